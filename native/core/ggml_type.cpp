@@ -1,0 +1,83 @@
+#include "ggml_type.h"
+
+#include <array>
+#include <limits>
+
+namespace alloy {
+namespace {
+
+struct Entry {
+  GgmlType type;
+  GgmlTypeTraits traits;
+};
+
+constexpr std::array<Entry, 32> kTypes = {{
+    {GgmlType::F32, {"F32", 1, 4}},         {GgmlType::F16, {"F16", 1, 2}},
+    {GgmlType::Q4_0, {"Q4_0", 32, 18}},     {GgmlType::Q4_1, {"Q4_1", 32, 20}},
+    {GgmlType::Q5_0, {"Q5_0", 32, 22}},     {GgmlType::Q5_1, {"Q5_1", 32, 24}},
+    {GgmlType::Q8_0, {"Q8_0", 32, 34}},     {GgmlType::Q8_1, {"Q8_1", 32, 36}},
+    {GgmlType::Q2_K, {"Q2_K", 256, 84}},    {GgmlType::Q3_K, {"Q3_K", 256, 110}},
+    {GgmlType::Q4_K, {"Q4_K", 256, 144}},   {GgmlType::Q5_K, {"Q5_K", 256, 176}},
+    {GgmlType::Q6_K, {"Q6_K", 256, 210}},   {GgmlType::Q8_K, {"Q8_K", 256, 292}},
+    {GgmlType::IQ2_XXS, {"IQ2_XXS", 256, 66}}, {GgmlType::IQ2_XS, {"IQ2_XS", 256, 74}},
+    {GgmlType::IQ3_XXS, {"IQ3_XXS", 256, 98}}, {GgmlType::IQ1_S, {"IQ1_S", 256, 50}},
+    {GgmlType::IQ4_NL, {"IQ4_NL", 32, 18}},  {GgmlType::IQ3_S, {"IQ3_S", 256, 110}},
+    {GgmlType::IQ2_S, {"IQ2_S", 256, 82}},   {GgmlType::IQ4_XS, {"IQ4_XS", 256, 136}},
+    {GgmlType::I8, {"I8", 1, 1}},            {GgmlType::I16, {"I16", 1, 2}},
+    {GgmlType::I32, {"I32", 1, 4}},          {GgmlType::I64, {"I64", 1, 8}},
+    {GgmlType::F64, {"F64", 1, 8}},          {GgmlType::IQ1_M, {"IQ1_M", 256, 56}},
+    {GgmlType::BF16, {"BF16", 1, 2}},        {GgmlType::TQ1_0, {"TQ1_0", 256, 54}},
+    {GgmlType::TQ2_0, {"TQ2_0", 256, 66}},   {GgmlType::MXFP4, {"MXFP4", 32, 17}},
+}};
+
+}  // namespace
+
+std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t raw_type) {
+  for (const Entry& e : kTypes) {
+    if (static_cast<uint32_t>(e.type) == raw_type) return e.traits;
+  }
+  return std::nullopt;
+}
+
+GgmlTypeTraits ggml_type_traits(GgmlType type) {
+  // Every enumerator is in kTypes, so this lookup cannot fail.
+  return *ggml_type_traits(static_cast<uint32_t>(type));
+}
+
+std::string_view ggml_type_name(GgmlType type) { return ggml_type_traits(type).name; }
+
+std::optional<GgmlType> ggml_type_from_name(std::string_view name) {
+  for (const Entry& e : kTypes) {
+    if (e.traits.name == name) return e.type;
+  }
+  return std::nullopt;
+}
+
+bool is_supported_weight_type(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
+    case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1:
+    case GgmlType::Q5_0: case GgmlType::Q5_1:
+    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K:
+    case GgmlType::Q5_K: case GgmlType::Q6_K:
+      return true;
+    case GgmlType::Q8_1: case GgmlType::Q8_K:
+    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ3_XXS:
+    case GgmlType::IQ1_S: case GgmlType::IQ4_NL: case GgmlType::IQ3_S: case GgmlType::IQ2_S:
+    case GgmlType::IQ4_XS: case GgmlType::I8: case GgmlType::I16: case GgmlType::I32:
+    case GgmlType::I64: case GgmlType::F64: case GgmlType::IQ1_M:
+    case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::MXFP4:
+      return false;
+  }
+  return false;
+}
+
+std::optional<uint64_t> ggml_row_bytes(GgmlType type, uint64_t n_elems) {
+  const GgmlTypeTraits t = ggml_type_traits(type);
+  if (n_elems % t.block_elems != 0) return std::nullopt;
+  const uint64_t blocks = n_elems / t.block_elems;
+  if (blocks > std::numeric_limits<uint64_t>::max() / t.block_bytes) return std::nullopt;
+  return blocks * t.block_bytes;
+}
+
+}  // namespace alloy

@@ -1,0 +1,24 @@
+// The diagnostics report (command "Alloy: Show Diagnostics"): pure formatting, no vscode.
+import type { HelloResult } from '../engine/protocol';
+
+export type EngineStatus =
+  | { ok: true; protocolVersion: number; engineVersion: string; cpuFeatures: string[] }
+  | { ok: false; error: string };
+
+export interface Diagnostics {
+  extensionVersion: string;
+  platform: string;
+  arch: string;
+  engine: EngineStatus;
+}
+
+export function engineStatusFromHello(hello: HelloResult): EngineStatus {
+  return { ok: true, protocolVersion: hello.protocolVersion, engineVersion: hello.engineVersion, cpuFeatures: hello.cpuFeatures };
+}
+
+export function formatDiagnostics(d: Diagnostics): string {
+  const engine = d.engine.ok
+    ? `engine ${d.engine.engineVersion} (protocol ${d.engine.protocolVersion}), CPU features: ${d.engine.cpuFeatures.join(', ') || 'none'}`
+    : `engine not available: ${d.engine.error}`;
+  return [`Alloy ${d.extensionVersion} on ${d.platform}-${d.arch}`, engine].join('\n');
+}
