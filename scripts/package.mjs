@@ -2,7 +2,7 @@
 // packed into alloy-<version>.vsix with vsce. The .vsix holds only dist/, the manifest and
 // the README (see .vscodeignore); the addon inside is for this platform (vsce --target).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +20,11 @@ if (!existsSync(addon)) {
   console.error('[package] build/Release/alloy.node is missing after the build');
   process.exit(1);
 }
-copyFileSync(addon, path.join(root, 'dist', 'alloy.node'));
+// The copy lives in dist/ only while vsce packs it: in a development tree the addon is
+// loaded from build/Release, and a stale copy in dist/ would shadow fresh builds.
+const packedAddon = path.join(root, 'dist', 'alloy.node');
+copyFileSync(addon, packedAddon);
+process.on('exit', () => rmSync(packedAddon, { force: true }));
 const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const target = `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch}`;
 const out = path.join(root, `alloy-${version}-${target}.vsix`);

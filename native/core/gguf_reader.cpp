@@ -56,6 +56,29 @@ class Cursor {
   uint64_t pos_ = 0;
 };
 
+// The advice appended to a parse error, so every message says what the user can do.
+std::string what_to_do(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::truncated_file:
+    case ErrorKind::tensor_out_of_bounds:
+      return " - the file is truncated or corrupt; download it again";
+    case ErrorKind::bad_magic:
+      return " - choose a GGUF model file (.gguf)";
+    case ErrorKind::unsupported_version:
+      return " - convert the model again with a current llama.cpp";
+    case ErrorKind::invalid_metadata:
+    case ErrorKind::duplicate_key:
+    case ErrorKind::unknown_tensor_type:
+    case ErrorKind::invalid_tensor:
+      return " - the file is corrupt or was written by a newer GGUF tool; download it again or update Alloy";
+    case ErrorKind::io_error: case ErrorKind::missing_key: case ErrorKind::unsupported_architecture:
+    case ErrorKind::unsupported_tensor_type: case ErrorKind::unsupported_tokenizer:
+    case ErrorKind::invalid_argument: case ErrorKind::out_of_memory: case ErrorKind::internal:
+      return "";
+  }
+  return "";
+}
+
 bool is_known_value_type(uint32_t raw) { return raw <= static_cast<uint32_t>(GgufValueType::FLOAT64); }
 
 }  // namespace
@@ -278,7 +301,7 @@ class GgufParser {
         throw Error(ErrorKind::tensor_out_of_bounds,
                     "tensor '" + std::string(t.name) + "' (" + std::to_string(t.n_bytes) + " bytes at data offset " +
                         std::to_string(t.offset) + ") extends past the end of the file (data section is " +
-                        std::to_string(data_size) + " bytes; the file may be truncated)");
+                        std::to_string(data_size) + " bytes)");
       }
     }
   }
@@ -297,6 +320,8 @@ GgufFile GgufFile::parse(MappedFile file) {
   out.alignment_ = kDefaultAlignment;
   try {
     GgufParser(out).run();
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(e.what()) + what_to_do(e.kind()));
   } catch (const std::bad_alloc&) {
     // Only a file whose metadata claims more entries than memory holds gets here.
     throw Error(ErrorKind::out_of_memory, "not enough memory to read the metadata of '" + out.path() + "'");

@@ -16,7 +16,7 @@ ModelInfo read_model_info(const GgufFile& file, std::optional<FimTokens> fim) {
   info.vocab_only = file.tensors().empty();
   if (!info.vocab_only && !architecture_from_name(info.arch)) {
     throw Error(ErrorKind::unsupported_architecture,
-                "architecture '" + info.arch + "' is not supported (supported: llama, qwen2)");
+                "architecture '" + info.arch + "' is not supported (supported: llama, qwen2) - choose a Qwen2.5-Coder or Llama GGUF model");
   }
   const std::string prefix = info.arch + ".";
   auto hparam = [&](const char* name) -> std::optional<uint64_t> {

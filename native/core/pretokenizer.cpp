@@ -45,7 +45,7 @@ PreTokenizer pre_tokenizer_from_name(std::string_view pre) {
   for (const auto& entry : kNames) {
     if (entry.name == pre) return entry.type;
   }
-  throw Error(ErrorKind::unsupported_tokenizer, "unsupported pre-tokenizer '" + std::string(pre) + "'");
+  throw Error(ErrorKind::unsupported_tokenizer, "unsupported pre-tokenizer '" + std::string(pre) + "' (tokenizer.ggml.pre; supported ones include qwen2, deepseek-coder, starcoder, refact, llama-bpe, llama3, default, gpt-2)");
 }
 
 std::string_view pre_tokenizer_name(PreTokenizer type) {

@@ -16,7 +16,7 @@ TokenizerModel model_from_name(std::string_view name) {
   if (name == "gpt2") return TokenizerModel::bpe;
   if (name == "llama") return TokenizerModel::spm;
   throw Error(ErrorKind::unsupported_tokenizer,
-              "tokenizer.ggml.model '" + std::string(name) + "' is not supported (only 'gpt2' and 'llama')");
+              "tokenizer.ggml.model '" + std::string(name) + "' is not supported (only 'gpt2' and 'llama') - choose a Qwen2.5-Coder, DeepSeek-Coder, StarCoder or Llama GGUF model");
 }
 
 }  // namespace
