@@ -1,8 +1,10 @@
-// Module entry of alloy.node: the Model class, the random-model writer used by tests and
-// benchmarks, and build facts for diagnostics.
+// Module entry of alloy.node: the Model, Context and Sampler classes, the random-model writer
+// used by tests and benchmarks, and build facts for diagnostics.
 #include <napi.h>
 
+#include "context_handle.h"
 #include "model_handle.h"
+#include "sampler_handle.h"
 #include "writer_binding.h"
 
 namespace alloy_addon {
@@ -31,7 +33,10 @@ Napi::Array cpu_features(const Napi::Env& env) {
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  exports.Set("Model", ModelHandle::define(env));
+  const Napi::Function model_class = ModelHandle::define(env);
+  exports.Set("Model", model_class);
+  exports.Set("Context", ContextHandle::define(env, model_class));
+  exports.Set("Sampler", SamplerHandle::define(env));
   exports.Set("writeRandomModel", Napi::Function::New(env, write_random_model_js, "writeRandomModel"));
   exports.Set("engineVersion", Napi::String::New(env, kEngineVersion));
   exports.Set("cpuFeatures", cpu_features(env));

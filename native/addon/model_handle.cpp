@@ -58,11 +58,17 @@ ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
   const Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) throw_usage(env, "new Model(path): path must be a string");
   try {
-    file_ = std::make_unique<alloy::GgufFile>(alloy::GgufFile::open(info[0].As<Napi::String>().Utf8Value()));
+    file_ = std::make_shared<alloy::GgufFile>(alloy::GgufFile::open(info[0].As<Napi::String>().Utf8Value()));
     tokenizer_ = std::make_unique<alloy::Tokenizer>(alloy::Tokenizer::load(*file_));
   } catch (const alloy::Error& e) {
     throw to_js_error(env, e);
   }
+}
+
+std::shared_ptr<const alloy::Model> ModelHandle::engine_model(const Napi::Env& env) {
+  if (!file_) throw_usage(env, "the model is closed");
+  if (!model_) model_ = alloy::Model::load(file_);
+  return model_;
 }
 
 const alloy::Tokenizer& ModelHandle::tokenizer(const Napi::Env& env) const {
@@ -163,6 +169,7 @@ Napi::Value ModelHandle::special_tokens(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelHandle::close(const Napi::CallbackInfo& info) {
+  model_.reset();
   tokenizer_.reset();
   file_.reset();
   return info.Env().Undefined();

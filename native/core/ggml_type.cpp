@@ -61,12 +61,7 @@ bool is_supported_weight_type(GgmlType type) {
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K:
     case GgmlType::Q5_K: case GgmlType::Q6_K:
       return true;
-    case GgmlType::Q8_1: case GgmlType::Q8_K:
-    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ3_XXS:
-    case GgmlType::IQ1_S: case GgmlType::IQ4_NL: case GgmlType::IQ3_S: case GgmlType::IQ2_S:
-    case GgmlType::IQ4_XS: case GgmlType::I8: case GgmlType::I16: case GgmlType::I32:
-    case GgmlType::I64: case GgmlType::F64: case GgmlType::IQ1_M:
-    case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::MXFP4:
+    ALLOY_UNSUPPORTED_WEIGHT_TYPE_CASES:
       return false;
   }
   return false;

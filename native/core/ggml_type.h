@@ -29,6 +29,16 @@ GgmlTypeTraits ggml_type_traits(GgmlType type);
 std::string_view ggml_type_name(GgmlType type);
 std::optional<GgmlType> ggml_type_from_name(std::string_view name);
 
+// The case labels of every GgmlType the engine does not compute with, so exhaustive switches
+// over the supported types can name the rest in one line. Keep in sync with the enum: the
+// compiler's -Wswitch warns about any type missing from a switch that uses this.
+#define ALLOY_UNSUPPORTED_WEIGHT_TYPE_CASES                                                   \
+  case GgmlType::Q8_1: case GgmlType::Q8_K: case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS:    \
+  case GgmlType::IQ3_XXS: case GgmlType::IQ1_S: case GgmlType::IQ4_NL: case GgmlType::IQ3_S:  \
+  case GgmlType::IQ2_S: case GgmlType::IQ4_XS: case GgmlType::I8: case GgmlType::I16:         \
+  case GgmlType::I32: case GgmlType::I64: case GgmlType::F64: case GgmlType::IQ1_M:           \
+  case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::MXFP4
+
 // Weight types the engine computes with (the supported-quant table in README.md).
 bool is_supported_weight_type(GgmlType type);
 

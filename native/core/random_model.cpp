@@ -86,12 +86,7 @@ uint32_t llama_file_type_for(GgmlType type) {
     case GgmlType::Q5_K: return 16; // MOSTLY_Q5_K_S (all Q5_K)
     case GgmlType::Q6_K: return 18; // MOSTLY_Q6_K
     case GgmlType::BF16: return 32; // MOSTLY_BF16
-    case GgmlType::Q8_1: case GgmlType::Q8_K:
-    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ3_XXS:
-    case GgmlType::IQ1_S: case GgmlType::IQ4_NL: case GgmlType::IQ3_S: case GgmlType::IQ2_S:
-    case GgmlType::IQ4_XS: case GgmlType::I8: case GgmlType::I16: case GgmlType::I32:
-    case GgmlType::I64: case GgmlType::F64: case GgmlType::IQ1_M:
-    case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::MXFP4:
+    ALLOY_UNSUPPORTED_WEIGHT_TYPE_CASES:
       break;
   }
   throw Error(ErrorKind::unsupported_tensor_type,

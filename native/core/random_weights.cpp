@@ -7,6 +7,7 @@
 #include <string>
 
 #include "error.h"
+#include "half.h"
 
 namespace alloy {
 namespace {
@@ -84,12 +85,7 @@ Generator generator_for(GgmlType type) {
     case GgmlType::Q5_K: return {nullptr, BlockRecipe{0, 2, true, {0, 63}, {0, 31}, {0, 63}}};
     // block_q6_K: ql[128], qh[64], scales[16] (int8), d; quants 6-bit minus 32.
     case GgmlType::Q6_K: return {nullptr, BlockRecipe{208, -1, false, {-128, 127}, {-32, 31}, {0, 0}}};
-    case GgmlType::Q8_1: case GgmlType::Q8_K:
-    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ3_XXS:
-    case GgmlType::IQ1_S: case GgmlType::IQ4_NL: case GgmlType::IQ3_S: case GgmlType::IQ2_S:
-    case GgmlType::IQ4_XS: case GgmlType::I8: case GgmlType::I16: case GgmlType::I32:
-    case GgmlType::I64: case GgmlType::F64: case GgmlType::IQ1_M:
-    case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::MXFP4:
+    ALLOY_UNSUPPORTED_WEIGHT_TYPE_CASES:
       return {};
   }
   return {};
@@ -133,37 +129,6 @@ void fill_blocks(const BlockRecipe& recipe, uint32_t block_bytes, float std, Rng
 }
 
 }  // namespace
-
-uint16_t float_to_f16_bits(float value) {
-  const uint32_t x = bits_of(value);
-  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
-  const uint32_t exponent = (x >> 23) & 0xFFu;
-  uint32_t mantissa = x & 0x7FFFFFu;
-  if (exponent == 0xFF) return static_cast<uint16_t>(sign | 0x7C00u | (mantissa != 0 ? 0x200u : 0u));
-  const int half_exponent = static_cast<int>(exponent) - 127 + 15;
-  if (half_exponent >= 31) return static_cast<uint16_t>(sign | 0x7C00u);
-  uint32_t shift = 13;        // mantissa bits dropped for a normal half
-  uint32_t half = 0;
-  if (half_exponent <= 0) {   // subnormal half (or zero): value = m * 2^-24
-    if (half_exponent < -10) return sign;
-    mantissa |= 0x800000u;
-    shift = static_cast<uint32_t>(14 - half_exponent);
-  } else {
-    half = static_cast<uint32_t>(half_exponent) << 10;
-  }
-  const uint32_t kept = mantissa >> shift;
-  const uint32_t rest = mantissa & ((1u << shift) - 1);
-  const uint32_t halfway = 1u << (shift - 1);
-  half += kept;  // a carry out of the mantissa correctly bumps the exponent
-  if (rest > halfway || (rest == halfway && (kept & 1u) != 0)) ++half;
-  return static_cast<uint16_t>(sign | half);
-}
-
-uint16_t float_to_bf16_bits(float value) {
-  const uint32_t x = bits_of(value);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
-  return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
-}
 
 void fill_random_weights(GgmlType type, float mean, float std, Rng& rng, std::vector<uint8_t>& out) {
   if (!std::isfinite(std) || std < 0 || !std::isfinite(mean)) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ggml_type.h"
+#include "half.h"  // float_to_f16_bits / float_to_bf16_bits, used by callers of this header
 #include "rng.h"
 
 namespace alloy {
@@ -22,9 +23,5 @@ namespace alloy {
 // Throws Error(unsupported_tensor_type) for other types, Error(invalid_argument) for a bad
 // size, a non-finite or negative std, or a non-zero mean with a block type.
 void fill_random_weights(GgmlType type, float mean, float std, Rng& rng, std::vector<uint8_t>& out);
-
-// IEEE conversions, round to nearest even (NaN stays NaN, overflow becomes infinity).
-uint16_t float_to_f16_bits(float value);
-uint16_t float_to_bf16_bits(float value);
 
 }  // namespace alloy

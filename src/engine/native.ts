@@ -64,8 +64,67 @@ export interface RandomModelOptions {
   name?: string;
 }
 
+/** Sampling parameters (defaults: greedy temp 0, topK 40, topP 0.95, minP 0.05, no repeat penalty, repeatLastN 64, seed 0). */
+export interface SamplerOptions {
+  temp?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  seed?: number;
+}
+
+export interface NativeSampler {
+  /** The next token id; `history` (prompt + generated so far) feeds the repetition penalty. */
+  sample(logits: Float32Array, history?: Int32Array | number[]): number;
+}
+
+/** Test-only fault injection: each makes the forward pass deliberately wrong (parity tier). */
+export interface ContextFaults {
+  /** NEOX-RoPE models (qwen2) rotate consecutive pairs instead. */
+  normalRopeInsteadOfNeox?: boolean;
+  /** q/k/v biases are not added. */
+  dropQkvBias?: boolean;
+  /** Keys are rotated for position p + 1. */
+  kvPositionOffByOne?: boolean;
+  /** Every RMSNorm leaves out its weight. */
+  skipNormWeight?: boolean;
+  /** A ggml type name: in matmuls with weights of that type, the first block of each row counts 1.5x. */
+  wrongBlockScaleType?: string;
+}
+
+export interface ContextOptions {
+  /** KV cache positions (default 2048). */
+  nCtx?: number;
+  /** Threads (default 1). */
+  threads?: number;
+  /** KV cache element type (default 'f16', as llama.cpp). */
+  kvType?: 'f16' | 'f32';
+  /** Tokens evaluated together during prompt processing (default 512, capped at nCtx). */
+  nBatch?: number;
+  faults?: ContextFaults;
+}
+
+export interface NativeContext {
+  /**
+   * Evaluates `tokens` after the `nPast` already evaluated. Returns the logits of the last
+   * token (nVocab floats), or of every new token (tokens.length x nVocab) with `allLogits`.
+   * Throws kind `invalid_argument` for bad ids or tokens past nCtx ("prompt past context").
+   */
+  eval(tokens: Int32Array | number[], allLogits: boolean): Float32Array;
+  /** Positions already evaluated (held in the KV cache). */
+  readonly nPast: number;
+  /** Drops cached positions >= n, so the next eval continues from position n. */
+  keepPrefix(n: number): void;
+  dispose(): void;
+}
+
 export interface NativeAddon {
   Model: new (path: string) => NativeModel;
+  /** Binds the model's weights (errors such as `unsupported_tensor_type` surface here). */
+  Context: new (model: NativeModel, options?: ContextOptions) => NativeContext;
+  Sampler: new (options?: SamplerOptions) => NativeSampler;
   writeRandomModel(options: RandomModelOptions, outPath: string): void;
   engineVersion: string;
   cpuFeatures: string[];

@@ -83,6 +83,29 @@ describe('alloy CLI errors', () => {
     expectError(runCli(['info', variant('arch.gguf', bytes)]), 3, 'unsupported_architecture');
   });
 
+  it('generate refuses a valid model with a weight type the engine does not run, naming it', () => {
+    // IQ4_NL has Q4_0's block size, so retyping one Q4_0 matrix keeps the file valid.
+    const bytes = Buffer.from(fs.readFileSync(path.join(sharedModels, 'tiny-qwen2-dscoder-s1-Q4_0.gguf')));
+    const name = Buffer.from('blk.0.attn_q.weight');
+    const at = bytes.indexOf(name);
+    const typeAt = at + name.length + 4 + 8 * bytes.readUInt32LE(at + name.length);
+    expect(bytes.readUInt32LE(typeAt)).toBe(2); // Q4_0
+    bytes.writeUInt32LE(20, typeAt); // IQ4_NL
+    const r = runCli(['generate', variant('iq4nl.gguf', bytes), '--prompt', 'hi', '--n', '2', '--temp', '0']);
+    expectError(r, 3, 'unsupported_tensor_type');
+    expect(r.stderr).toContain('IQ4_NL');
+    expect(r.stderr).toContain('blk.0.attn_q.weight');
+  });
+
+  it('generate refuses an architecture the engine does not run, naming it', () => {
+    const bytes = Buffer.from(fs.readFileSync(stories));
+    const at = bytes.indexOf(Buffer.from('general.architecture'));
+    bytes.write('gptjx', at + 'general.architecture'.length + 4 + 8, 'latin1');
+    const r = runCli(['generate', variant('arch-gen.gguf', bytes), '--prompt', 'hi', '--n', '2']);
+    expectError(r, 3, 'unsupported_architecture');
+    expect(r.stderr).toContain('gptjx');
+  });
+
   it('tokenize without --text is a usage error', () => {
     expectError(runCli(['tokenize', vocabPath('qwen2')]), 2, 'usage');
   });

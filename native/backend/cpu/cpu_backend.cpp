@@ -1,0 +1,259 @@
+#include "cpu_backend.h"
+
+#include <algorithm>
+#include <string>
+
+#include "backend/cpu/float_dots.h"
+#include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/quant.h"
+#include "core/error.h"
+#include "core/half.h"
+
+namespace alloy::cpu {
+
+namespace {
+
+// Buffers are allocated without initialization: pages stay untouched (not resident) until
+// a call actually needs them.
+template <typename T>
+std::unique_ptr<T[]> uninitialized(size_t n) {
+  return std::unique_ptr<T[]>(new T[n]);
+}
+
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+std::optional<FloatFormat> float_format_of(GgmlType type) {
+  if (type == GgmlType::F32) return FloatFormat::f32;
+  if (type == GgmlType::F16) return FloatFormat::f16;
+  return std::nullopt;  // BF16 and block types: quant.h's vec_dot
+}
+
+FloatFormat float_format_of(KvType type) {
+  switch (type) {
+    case KvType::f16: return FloatFormat::f16;
+    case KvType::f32: return FloatFormat::f32;
+  }
+  return FloatFormat::f32;
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const WeightView*>& weights)
+    : config_(config), pool_(config.n_threads) {
+  if (config.max_tokens < 1 || config.max_kv < 0 || config.max_heads < 0 || config.max_head_dim < 0) {
+    throw Error(ErrorKind::internal, "CPU backend sizes must not be negative");
+  }
+  for (const WeightView* w : weights) {
+    const ActType act = activation_type_for(w->type);
+    if (act == ActType::f32) continue;  // F32 activations are passed as they are
+    max_activation_row_bytes_ = std::max(max_activation_row_bytes_, activation_row_bytes(act, w->n_cols));
+  }
+  activations_ = uninitialized<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
+  const size_t kv = static_cast<size_t>(round_up(config.max_kv, kKvCapacityAlignment));
+  const size_t head = static_cast<size_t>(config.max_head_dim);
+  scratch_.resize(static_cast<size_t>(pool_.size()));
+  for (ThreadScratch& s : scratch_) {
+    s.scores = uninitialized<float>(kv);
+    s.probs16 = uninitialized<uint16_t>(kv);
+    s.q16 = uninitialized<uint16_t>(head);
+    s.rope_cache = uninitialized<float>(head);
+  }
+}
+
+void CpuBackend::check_rows(int n_tokens) const {
+  if (n_tokens < 0 || n_tokens > config_.max_tokens) {
+    throw Error(ErrorKind::internal, "backend call with " + std::to_string(n_tokens) + " rows (limit " +
+                                         std::to_string(config_.max_tokens) + ")");
+  }
+}
+
+void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float* out) {
+  check_rows(n_tokens);
+  const ActType act = activation_type_for(w.type);
+  const int64_t n_cols = w.n_cols;
+  const uint8_t* acts = reinterpret_cast<const uint8_t*>(x);
+  size_t act_row_bytes = static_cast<size_t>(n_cols) * sizeof(float);
+  if (act != ActType::f32) {
+    act_row_bytes = activation_row_bytes(act, n_cols);
+    if (act_row_bytes > max_activation_row_bytes_) throw Error(ErrorKind::internal, "matmul wider than planned");
+    uint8_t* converted = activations_.get();
+    auto quantize = [&](int index, int count) {
+      int64_t begin = 0, end = 0;
+      ThreadPool::split(n_tokens, index, count, begin, end);
+      for (int64_t t = begin; t < end; ++t) {
+        quantize_activation_row(act, x + t * n_cols, n_cols, converted + static_cast<size_t>(t) * act_row_bytes);
+      }
+    };
+    pool_.run(quantize);
+    acts = converted;
+  }
+  // F32 / F16 weights: llama.cpp multiplies them with its float kernels (GEMM for batches of
+  // 2+ tokens), whose summation orders float_dot reproduces.
+  const std::optional<FloatFormat> float_weights = float_format_of(w.type);
+  const DotKernel float_kernel = float_dot_kernel(n_tokens, n_cols, w.n_rows, true);
+  const bool fault = config_.wrong_block_scale_type == w.type;
+  const int64_t fault_elems = ggml_type_traits(w.type).block_elems;
+  auto multiply = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split(w.n_rows, index, count, begin, end);
+    for (int64_t r = begin; r < end; ++r) {
+      const uint8_t* row = w.row(r);
+      for (int t = 0; t < n_tokens; ++t) {
+        const uint8_t* a = acts + static_cast<size_t>(t) * act_row_bytes;
+        float sum = float_weights ? float_dot(*float_weights, row, a, n_cols, float_kernel) : vec_dot(w.type, row, a, n_cols);
+        if (fault) sum += 0.5f * vec_dot(w.type, row, a, fault_elems);
+        out[static_cast<size_t>(t) * w.n_rows + r] = sum;
+      }
+    }
+  };
+  pool_.run(multiply);
+}
+
+void CpuBackend::get_rows(const WeightView& w, const int32_t* ids, int n_ids, float* out) {
+  for (int i = 0; i < n_ids; ++i) dequantize_row(w.type, w.row(ids[i]), out + static_cast<size_t>(i) * w.n_cols, w.n_cols);
+}
+
+void CpuBackend::rms_norm(const float* x, const float* weight, int n_rows, int n, float eps, float* y) {
+  check_rows(n_rows);
+  for (int r = 0; r < n_rows; ++r) {
+    const size_t offset = static_cast<size_t>(r) * n;
+    rms_norm_row(x + offset, weight, n, eps, y + offset);
+  }
+}
+
+void CpuBackend::add_bias(float* y, const float* bias, int n_rows, int n) {
+  check_rows(n_rows);
+  for (int r = 0; r < n_rows; ++r) {
+    float* row = y + static_cast<size_t>(r) * n;
+    for (int i = 0; i < n; ++i) row[i] += bias[i];
+  }
+}
+
+void CpuBackend::add(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void CpuBackend::rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+                      const RopeParams& params) {
+  check_rows(n_tokens);
+  if (params.n_rot > head_dim || head_dim > config_.max_head_dim || params.n_rot % 2 != 0) {
+    throw Error(ErrorKind::internal, "RoPE dimensions out of range");
+  }
+  auto rotate = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split(n_tokens, index, count, begin, end);
+    float* cache = scratch_[static_cast<size_t>(index)].rope_cache.get();
+    for (int64_t t = begin; t < end; ++t) {
+      rope_cache(positions[t], params, cache);
+      for (int h = 0; h < n_heads; ++h) rope_head(x + (t * n_heads + h) * head_dim, cache, params);
+    }
+  };
+  pool_.run(rotate);
+}
+
+void CpuBackend::store_kv(const KvLayerView& kv, const float* k, const float* v, int n_tokens, int pos0) {
+  check_rows(n_tokens);
+  if (pos0 < 0 || n_tokens > kv.capacity - pos0) throw Error(ErrorKind::internal, "KV store past the cache");
+  const size_t n_embd = static_cast<size_t>(kv.n_embd_kv);
+  const size_t capacity = static_cast<size_t>(kv.capacity);
+  for (int t = 0; t < n_tokens; ++t) {
+    const size_t pos = static_cast<size_t>(pos0 + t);
+    const float* k_row = k + t * n_embd;
+    const float* v_row = v + t * n_embd;
+    switch (kv.type) {
+      case KvType::f16: {
+        f32_to_f16_row(k_row, kv.n_embd_kv, reinterpret_cast<uint16_t*>(kv.k) + pos * n_embd);
+        uint16_t* v_base = reinterpret_cast<uint16_t*>(kv.v);
+        for (size_t c = 0; c < n_embd; ++c) v_base[c * capacity + pos] = f32_to_f16(v_row[c]);
+        break;
+      }
+      case KvType::f32: {
+        std::copy(k_row, k_row + n_embd, reinterpret_cast<float*>(kv.k) + pos * n_embd);
+        float* v_base = reinterpret_cast<float*>(kv.v);
+        for (size_t c = 0; c < n_embd; ++c) v_base[c * capacity + pos] = v_row[c];
+        break;
+      }
+    }
+  }
+}
+
+// One query head against positions 0..pos, as llama.cpp computes it without flash attention:
+// K.Q with the query in the cache's type, ggml_soft_max_ext, then the probabilities in the
+// cache's type times each transposed V channel, each product with the kernel llama.cpp's
+// CPU build picks for this batch size. The V products run over whole groups of
+// kKvCapacityAlignment positions (zero probabilities past pos), as ggml's do over its KV
+// rows padded to 256 - the extra zeros leave every partial sum unchanged.
+void CpuBackend::attend_one(const KvLayerView& kv, const float* q, int pos, int head, int batch_tokens,
+                            const AttentionShape& shape, ThreadScratch& scratch, float* out) const {
+  const int n_visible = pos + 1;
+  const int n_padded = static_cast<int>(round_up(n_visible, kKvCapacityAlignment));
+  const int kv_head = head / (shape.n_head / shape.n_head_kv);
+  const size_t hd = static_cast<size_t>(shape.head_dim);
+  const size_t elem = kv_type_size(kv.type);
+  const bool f16 = kv.type == KvType::f16;
+  const FloatFormat format = float_format_of(kv.type);
+  // llama.cpp's K.Q GEMM needs the query converted to F16 (an F32 query is a strided view,
+  // which only ggml_vec_dot takes); its n_kv rows are a multiple of 256.
+  const DotKernel kq_kernel = float_dot_kernel(batch_tokens, shape.head_dim, kKvCapacityAlignment, f16);
+  const DotKernel kqv_kernel = float_dot_kernel(batch_tokens, n_padded, shape.head_dim, true);
+  const size_t k_stride = static_cast<size_t>(kv.n_embd_kv) * elem;
+  const uint8_t* k_head = kv.k + kv_head * hd * elem;
+  const uint8_t* query = reinterpret_cast<const uint8_t*>(q);
+  if (f16) {
+    f32_to_f16_row(q, shape.head_dim, scratch.q16.get());
+    query = reinterpret_cast<const uint8_t*>(scratch.q16.get());
+  }
+  float* scores = scratch.scores.get();
+  for (int j = 0; j < n_visible; ++j) scores[j] = float_dot(format, k_head + j * k_stride, query, shape.head_dim, kq_kernel);
+  softmax_row(scores, n_visible, shape.scale, scores);
+  const uint8_t* probs = reinterpret_cast<const uint8_t*>(scores);
+  if (f16) {
+    uint16_t* p16 = scratch.probs16.get();
+    f32_to_f16_row(scores, n_visible, p16);
+    std::fill(p16 + n_visible, p16 + n_padded, uint16_t{0});
+    probs = reinterpret_cast<const uint8_t*>(p16);
+  } else {
+    std::fill(scores + n_visible, scores + n_padded, 0.0f);
+  }
+  const size_t v_stride = static_cast<size_t>(kv.capacity) * elem;
+  const uint8_t* v_head = kv.v + kv_head * hd * v_stride;
+  for (size_t d = 0; d < hd; ++d) out[d] = float_dot(format, v_head + d * v_stride, probs, n_padded, kqv_kernel);
+}
+
+void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, int pos0,
+                           const AttentionShape& shape, float* out) {
+  check_rows(n_tokens);
+  if (shape.n_head_kv < 1 || shape.n_head % shape.n_head_kv != 0 || shape.n_head > config_.max_heads ||
+      shape.head_dim > config_.max_head_dim || shape.n_head_kv * shape.head_dim != kv.n_embd_kv ||
+      pos0 < 0 || pos0 + n_tokens > kv.capacity || kv.capacity > round_up(config_.max_kv, kKvCapacityAlignment)) {
+    throw Error(ErrorKind::internal, "attention shape does not match the KV cache");
+  }
+  const int64_t row = static_cast<int64_t>(shape.n_head) * shape.head_dim;
+  auto attend = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split(static_cast<int64_t>(n_tokens) * shape.n_head, index, count, begin, end);
+    ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t t = task / shape.n_head;
+      const int h = static_cast<int>(task % shape.n_head);
+      const int64_t offset = t * row + static_cast<int64_t>(h) * shape.head_dim;
+      attend_one(kv, q + offset, pos0 + static_cast<int>(t), h, n_tokens, shape, scratch, out + offset);
+    }
+  };
+  pool_.run(attend);
+}
+
+void CpuBackend::swiglu(const float* gate, const float* up, int n_rows, int n, float* out) {
+  check_rows(n_rows);
+  auto apply = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split(n_rows, index, count, begin, end);
+    for (int64_t r = begin; r < end; ++r) {
+      const size_t offset = static_cast<size_t>(r) * n;
+      swiglu_row(gate + offset, up + offset, n, out + offset);
+    }
+  };
+  pool_.run(apply);
+}
+
+}  // namespace alloy::cpu

@@ -1,0 +1,67 @@
+// The CPU backend: the operations of backend.h on the host, with llama.cpp's CPU numerics
+// (activations converted per weight type by quant.h, ggml-exact row kernels from
+// cpu_kernels.h) and rows split across a persistent thread pool. Every scratch buffer is
+// allocated at construction, sized for the largest call the context will make.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/thread_pool.h"
+
+namespace alloy::cpu {
+
+struct CpuBackendConfig {
+  int n_threads = 1;
+  int max_tokens = 1;    // the most token rows one call passes (the context's batch size)
+  int max_kv = 0;        // the KV cache capacity (KvLayerView::capacity)
+  int max_heads = 0;     // the most attention heads of one token (n_head)
+  int max_head_dim = 0;
+  // Test-only fault injection: in matmuls with weights of this type, the first block of
+  // every row counts 1.5 times (as if its scale were read 1.5x too large).
+  std::optional<GgmlType> wrong_block_scale_type;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  // `weights` are every matrix the graph will multiply (their types and widths size the
+  // activation buffer). Throws Error(unsupported_tensor_type) for a type without a kernel.
+  CpuBackend(const CpuBackendConfig& config, const std::vector<const WeightView*>& weights);
+
+  void matmul(const WeightView& w, const float* x, int n_tokens, float* out) override;
+  void get_rows(const WeightView& w, const int32_t* ids, int n_ids, float* out) override;
+  void rms_norm(const float* x, const float* weight, int n_rows, int n, float eps, float* y) override;
+  void add_bias(float* y, const float* bias, int n_rows, int n) override;
+  void add(float* y, const float* x, int64_t n) override;
+  void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+            const RopeParams& params) override;
+  void store_kv(const KvLayerView& kv, const float* k, const float* v, int n_tokens, int pos0) override;
+  void attention(const KvLayerView& kv, const float* q, int n_tokens, int pos0, const AttentionShape& shape,
+                 float* out) override;
+  void swiglu(const float* gate, const float* up, int n_rows, int n, float* out) override;
+  void finish() override {}
+
+ private:
+  // Per-thread scratch of the attention and RoPE kernels.
+  struct ThreadScratch {
+    std::unique_ptr<float[]> scores;      // max_kv (+ padding): K.Q, then probabilities
+    std::unique_ptr<uint16_t[]> probs16;  // max_kv: probabilities as F16
+    std::unique_ptr<uint16_t[]> q16;      // max_head_dim: the query as F16
+    std::unique_ptr<float[]> rope_cache;  // max_head_dim
+  };
+
+  void check_rows(int n_tokens) const;
+  void attend_one(const KvLayerView& kv, const float* q, int pos, int head, int batch_tokens,
+                  const AttentionShape& shape, ThreadScratch& scratch, float* out) const;
+
+  CpuBackendConfig config_;
+  ThreadPool pool_;
+  size_t max_activation_row_bytes_ = 0;
+  std::unique_ptr<uint8_t[]> activations_;  // max_tokens rows of converted activations
+  std::vector<ThreadScratch> scratch_;      // one per thread
+};
+
+}  // namespace alloy::cpu

@@ -1,0 +1,35 @@
+// F16 / F32 dot products in the summation orders of llama.cpp's AVX-512 CPU build, which
+// runs every float matrix product - attention (K.Q, probabilities x V) and matmuls with
+// F32 / F16 weights - through one of two kernels:
+//   * ggml_vec_dot_f16 / _f32 (batches of one token, or shapes the GEMM refuses): four
+//     16-float accumulators over steps of 64, reduced pairwise, leftovers added one by one;
+//   * llamafile's tinyBLAS GEMM (batches of 2+ tokens): one 16-float accumulator per output
+//     over steps of 16, reduced by _mm512_reduce_add_ps.
+// Products are exact in float and accumulated with fused multiply-adds exactly where ggml's
+// build fuses them, so the results are bit-identical to ggml's (checked against its
+// libraries). DEBT: ggml's AVX2-only build sums in 8-float vectors; on such machines a few
+// results differ from llama.cpp's in the last bit.
+#pragma once
+
+#include <cstdint>
+
+namespace alloy::cpu {
+
+enum class FloatFormat { f16, f32 };  // IEEE binary16 bits, or float
+
+enum class DotKernel {
+  vec_dot,  // ggml_vec_dot_f16 / ggml_vec_dot_f32
+  gemm,     // tinyBLAS; needs n % kGemmStep == 0
+};
+
+constexpr int kGemmStep = 16;
+
+// The kernel llama.cpp runs for a product over an inner dimension n, with m rows in the
+// first matrix and batch_tokens rows in the second; gemm_possible is false where llama.cpp
+// never reaches the GEMM (a strided F32 query).
+DotKernel float_dot_kernel(int batch_tokens, int64_t n, int64_t m, bool gemm_possible);
+
+// Dot product of x and y, n values of `format` each (raw bytes).
+float float_dot(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel);
+
+}  // namespace alloy::cpu

@@ -1,0 +1,79 @@
+// Dispatch of the public quantized-arithmetic API (quant.h) to the per-type kernels:
+// llama.cpp's type_traits_cpu table (vec_dot_type per weight type) and the kernel choice,
+// AVX2 where this build has it, the scalar reference otherwise.
+#include "backend/cpu/quant.h"
+
+#include <string>
+
+#include "backend/cpu/quant_blocks.h"
+#include "backend/cpu/vec_dot.h"
+#include "core/error.h"
+
+namespace alloy::cpu {
+namespace {
+
+struct WeightKernel {
+  ActType activation;
+  DotKernel dot;
+};
+
+#if defined(ALLOY_CPU_HAS_AVX2_KERNELS)
+constexpr DotKernel kDotF16 = avx2::dot_f16;
+constexpr DotKernel kDotQ8_0 = avx2::dot_q8_0_q8_0;
+constexpr DotKernel kDotQ4_0 = avx2::dot_q4_0_q8_0;
+constexpr DotKernel kDotQ4_K = avx2::dot_q4_k_q8_k;
+constexpr DotKernel kDotQ5_K = avx2::dot_q5_k_q8_k;
+constexpr DotKernel kDotQ6_K = avx2::dot_q6_k_q8_k;
+#else
+constexpr DotKernel kDotF16 = scalar::dot_f16;
+constexpr DotKernel kDotQ8_0 = scalar::dot_q8_0_q8_0;
+constexpr DotKernel kDotQ4_0 = scalar::dot_q4_0_q8_0;
+constexpr DotKernel kDotQ4_K = scalar::dot_q4_k_q8_k;
+constexpr DotKernel kDotQ5_K = scalar::dot_q5_k_q8_k;
+constexpr DotKernel kDotQ6_K = scalar::dot_q6_k_q8_k;
+#endif
+
+WeightKernel kernel_for(GgmlType weight_type) {
+  switch (weight_type) {
+    case GgmlType::F32: return {ActType::f32, scalar::dot_f32};
+    case GgmlType::F16: return {ActType::f16, kDotF16};
+    case GgmlType::BF16: return {ActType::bf16, scalar::dot_bf16};
+    case GgmlType::Q4_0: return {ActType::q8_0, kDotQ4_0};
+    case GgmlType::Q4_1: return {ActType::q8_1, scalar::dot_q4_1_q8_1};
+    case GgmlType::Q5_0: return {ActType::q8_0, scalar::dot_q5_0_q8_0};
+    case GgmlType::Q5_1: return {ActType::q8_1, scalar::dot_q5_1_q8_1};
+    case GgmlType::Q8_0: return {ActType::q8_0, kDotQ8_0};
+    case GgmlType::Q2_K: return {ActType::q8_k, scalar::dot_q2_k_q8_k};
+    case GgmlType::Q3_K: return {ActType::q8_k, scalar::dot_q3_k_q8_k};
+    case GgmlType::Q4_K: return {ActType::q8_k, kDotQ4_K};
+    case GgmlType::Q5_K: return {ActType::q8_k, kDotQ5_K};
+    case GgmlType::Q6_K: return {ActType::q8_k, kDotQ6_K};
+    ALLOY_UNSUPPORTED_WEIGHT_TYPE_CASES:
+      break;
+  }
+  throw Error(ErrorKind::unsupported_tensor_type,
+              "no CPU matmul kernel for " + std::string(ggml_type_name(weight_type)) + " weights");
+}
+
+}  // namespace
+
+ActType activation_type_for(GgmlType weight_type) { return kernel_for(weight_type).activation; }
+
+size_t activation_row_bytes(ActType type, int64_t n) {
+  const size_t count = static_cast<size_t>(n);
+  switch (type) {
+    case ActType::f32: return count * sizeof(float);
+    case ActType::f16:
+    case ActType::bf16: return count * 2;
+    case ActType::q8_0: return count / kQK * sizeof(BlockQ8_0);
+    case ActType::q8_1: return count / kQK * sizeof(BlockQ8_1);
+    case ActType::q8_k: return count / kQK_K * sizeof(BlockQ8_K);
+  }
+  return 0;
+}
+
+float vec_dot(GgmlType weight_type, const uint8_t* weight_row, const uint8_t* act_row, int64_t n) {
+  return kernel_for(weight_type).dot(weight_row, act_row, n);
+}
+
+}  // namespace alloy::cpu
