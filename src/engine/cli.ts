@@ -4,7 +4,7 @@
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { isEngineError, loadAddon, type NativeModel } from './native';
+import { isEngineError, loadAddon, type EngineError, type NativeModel } from './native';
 
 const USAGE = `usage:
   alloy info MODEL [--json]
@@ -92,6 +92,19 @@ function promptTokens(model: NativeModel, args: PromptArgs): number[] {
   return ids;
 }
 
+/** The context a request needs; past the model's training context it is refused (exit 3). */
+function contextFor(model: NativeModel, needed: number): number {
+  const limit = model.info().n_ctx_train;
+  if (limit !== null && needed > limit) {
+    const err = new Error(
+      `the prompt and the tokens to generate need ${needed} positions, more than the model's context of ${limit} - shorten the prompt or lower --n`,
+    ) as EngineError;
+    err.kind = 'prompt_too_long';
+    throw err;
+  }
+  return needed;
+}
+
 interface GenerateArgs extends PromptArgs {
   n: number;
   temp: number;
@@ -105,7 +118,7 @@ function cmdGenerate(modelPath: string, args: GenerateArgs, json: boolean): Outp
   const t0 = performance.now();
   const model = openModel(modelPath);
   const prompt = promptTokens(model, args);
-  const context = new addon.Context(model, { nCtx: prompt.length + Math.max(args.n, 1), threads: args.threads });
+  const context = new addon.Context(model, { nCtx: contextFor(model, prompt.length + Math.max(args.n, 1)), threads: args.threads });
   const sampler = new addon.Sampler({ temp: args.temp, seed: args.seed });
   const eog = new Set(model.specialTokens().eog);
   const t1 = performance.now();
@@ -136,7 +149,7 @@ function cmdGenerate(modelPath: string, args: GenerateArgs, json: boolean): Outp
 function cmdLogits(modelPath: string, args: PromptArgs & { threads: number }, json: boolean): Output {
   const model = openModel(modelPath);
   const prompt = promptTokens(model, args);
-  const context = new (loadAddon().Context)(model, { nCtx: prompt.length, threads: args.threads });
+  const context = new (loadAddon().Context)(model, { nCtx: contextFor(model, prompt.length), threads: args.threads });
   const logits = Array.from(context.eval(prompt, false));
   context.dispose();
   const top = logits

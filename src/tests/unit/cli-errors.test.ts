@@ -106,6 +106,12 @@ describe('alloy CLI errors', () => {
     expect(r.stderr).toContain('gptjx');
   });
 
+  it('a prompt past the model context is prompt_too_long', () => {
+    const tokens = Array.from({ length: 2049 }, () => '400').join(',');
+    expectError(runCli(['logits', stories, '--tokens', tokens]), 3, 'prompt_too_long');
+    expectError(runCli(['generate', stories, '--tokens', '1,400', '--n', '2047']), 3, 'prompt_too_long');
+  });
+
   it('tokenize without --text is a usage error', () => {
     expectError(runCli(['tokenize', vocabPath('qwen2')]), 2, 'usage');
   });
