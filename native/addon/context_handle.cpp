@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "js_errors.h"
+#include "js_values.h"
 #include "model_handle.h"
 
 namespace alloy_addon {
@@ -17,21 +18,6 @@ namespace {
 struct ClassData {
   Napi::FunctionReference model_class;
 };
-
-constexpr const char* kOptionKeys[] = {"nCtx", "threads", "kvType", "nBatch", "faults"};
-constexpr const char* kFaultKeys[] = {"normalRopeInsteadOfNeox", "dropQkvBias", "kvPositionOffByOne",
-                                      "skipNormWeight", "wrongBlockScaleType"};
-
-template <size_t N>
-void check_keys(const Napi::Env& env, const Napi::Object& o, const char* const (&known)[N], const char* what) {
-  const Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string key = keys.Get(i).ToString().Utf8Value();
-    bool found = false;
-    for (const char* k : known) found = found || key == k;
-    if (!found) throw_usage(env, std::string(what) + ": unknown option '" + key + "'");
-  }
-}
 
 int int_option(const Napi::Env& env, const Napi::Object& o, const char* key, int fallback) {
   if (!o.Has(key) || o.Get(key).IsUndefined()) return fallback;
@@ -55,7 +41,8 @@ alloy::DebugFaults read_faults(const Napi::Env& env, const Napi::Value& value) {
   if (value.IsUndefined()) return f;
   if (!value.IsObject() || value.IsArray()) throw_usage(env, "new Context: 'faults' must be an object");
   const Napi::Object o = value.As<Napi::Object>();
-  check_keys(env, o, kFaultKeys, "new Context faults");
+  check_known_keys(env, o, {"normalRopeInsteadOfNeox", "dropQkvBias", "kvPositionOffByOne", "skipNormWeight", "wrongBlockScaleType"},
+                   "new Context faults");
   f.normal_rope_instead_of_neox = bool_option(env, o, "normalRopeInsteadOfNeox");
   f.drop_qkv_bias = bool_option(env, o, "dropQkvBias");
   f.kv_position_off_by_one = bool_option(env, o, "kvPositionOffByOne");
@@ -73,7 +60,7 @@ alloy::ContextParams read_params(const Napi::Env& env, const Napi::Value& value)
   if (value.IsUndefined()) return p;
   if (!value.IsObject() || value.IsArray()) throw_usage(env, "new Context(model, options): options must be an object");
   const Napi::Object o = value.As<Napi::Object>();
-  check_keys(env, o, kOptionKeys, "new Context");
+  check_known_keys(env, o, {"nCtx", "threads", "kvType", "nBatch", "faults"}, "new Context");
   p.n_ctx = int_option(env, o, "nCtx", p.n_ctx);
   p.n_threads = int_option(env, o, "threads", p.n_threads);
   p.n_batch = int_option(env, o, "nBatch", p.n_batch);
@@ -90,24 +77,6 @@ alloy::ContextParams read_params(const Napi::Env& env, const Napi::Value& value)
   }
   p.faults = read_faults(env, o.Get("faults"));
   return p;
-}
-
-void read_tokens(const Napi::Env& env, const Napi::Value& value, std::vector<int32_t>& out) {
-  out.clear();
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    const Napi::Int32Array arr = value.As<Napi::Int32Array>();
-    out.assign(arr.Data(), arr.Data() + arr.ElementLength());
-    return;
-  }
-  if (!value.IsArray()) throw_usage(env, "eval(tokens, allLogits): tokens must be an Int32Array or an array of ids");
-  const Napi::Array arr = value.As<Napi::Array>();
-  out.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    const Napi::Value v = arr.Get(i);
-    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-    if (!(std::trunc(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) throw_usage(env, "token ids must be integers");
-    out.push_back(static_cast<int32_t>(d));
-  }
 }
 
 }  // namespace
@@ -156,7 +125,7 @@ Napi::Value ContextHandle::eval(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     alloy::Context& ctx = context(env);
     if (info.Length() < 1) throw_usage(env, "eval(tokens, allLogits)");
-    read_tokens(env, info[0], tokens_);
+    read_int32_list(env, info[0], "eval(tokens, allLogits): tokens", tokens_);
     const bool all_logits = info.Length() > 1 && info[1].ToBoolean().Value();
     const std::vector<float>& logits = ctx.eval(tokens_, all_logits);
     Napi::Float32Array out = Napi::Float32Array::New(env, logits.size());

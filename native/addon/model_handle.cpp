@@ -5,6 +5,7 @@
 
 #include "core/model_info.h"
 #include "js_errors.h"
+#include "js_values.h"
 
 namespace alloy_addon {
 
@@ -18,20 +19,7 @@ void check_token_id(const Napi::Env& env, int32_t id, const alloy::Tokenizer& to
 
 std::vector<int32_t> read_token_ids(const Napi::Env& env, const Napi::Value& value, const alloy::Tokenizer& tok) {
   std::vector<int32_t> ids;
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    const Napi::Int32Array arr = value.As<Napi::Int32Array>();
-    ids.assign(arr.Data(), arr.Data() + arr.ElementLength());
-  } else if (value.IsArray()) {
-    const Napi::Array arr = value.As<Napi::Array>();
-    ids.reserve(arr.Length());
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      const Napi::Value v = arr.Get(i);
-      if (!v.IsNumber()) throw_usage(env, "token ids must be integers");
-      ids.push_back(v.As<Napi::Number>().Int32Value());
-    }
-  } else {
-    throw_usage(env, "expected an array of token ids");
-  }
+  read_int32_list(env, value, "detokenize(ids, renderSpecial): ids", ids);
   for (const int32_t id : ids) check_token_id(env, id, tok);
   return ids;
 }

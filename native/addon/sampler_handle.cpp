@@ -4,12 +4,12 @@
 #include <string>
 
 #include "js_errors.h"
+#include "js_values.h"
 
 namespace alloy_addon {
 
 namespace {
 
-constexpr const char* kOptionKeys[] = {"temp", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "seed"};
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
 
 double number_option(const Napi::Env& env, const Napi::Object& o, const char* key) {
@@ -32,13 +32,7 @@ alloy::SamplerParams read_params(const Napi::Env& env, const Napi::Value& value)
   if (value.IsUndefined()) return p;
   if (!value.IsObject() || value.IsArray()) throw_usage(env, "new Sampler(options): options must be an object");
   const Napi::Object o = value.As<Napi::Object>();
-  const Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string key = keys.Get(i).ToString().Utf8Value();
-    bool known = false;
-    for (const char* k : kOptionKeys) known = known || key == k;
-    if (!known) throw_usage(env, "new Sampler(options): unknown option '" + key + "'");
-  }
+  check_known_keys(env, o, {"temp", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "seed"}, "new Sampler(options)");
   if (o.Has("temp")) p.temp = static_cast<float>(number_option(env, o, "temp"));
   if (o.Has("topK")) p.top_k = int_option(env, o, "topK");
   if (o.Has("topP")) p.top_p = static_cast<float>(number_option(env, o, "topP"));
@@ -92,21 +86,10 @@ Napi::Value SamplerHandle::sample(const Napi::CallbackInfo& info) {
       const Napi::Int32Array arr = h.As<Napi::Int32Array>();
       history = arr.Data();
       n_history = arr.ElementLength();
-    } else if (h.IsArray()) {
-      const Napi::Array arr = h.As<Napi::Array>();
-      history_scratch_.clear();
-      for (uint32_t i = 0; i < arr.Length(); ++i) {
-        const Napi::Value v = arr.Get(i);
-        const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-        if (!(std::trunc(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) {
-          throw_usage(env, "sample(logits, history): history must hold integer token ids");
-        }
-        history_scratch_.push_back(static_cast<int32_t>(d));
-      }
+    } else if (!h.IsUndefined()) {
+      read_int32_list(env, h, "sample(logits, history): history", history_scratch_);
       history = history_scratch_.data();
       n_history = history_scratch_.size();
-    } else if (!h.IsUndefined()) {
-      throw_usage(env, "sample(logits, history): history must be an Int32Array or an array of token ids");
     }
     return Napi::Number::New(env, sampler_.sample(logits.Data(), n_vocab, history, n_history));
   });

@@ -91,6 +91,7 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
   // 2+ tokens), whose summation orders float_dot reproduces.
   const std::optional<FloatFormat> float_weights = float_format_of(w.type);
   const DotKernel float_kernel = float_dot_kernel(n_tokens, n_cols, w.n_rows, true);
+  const WeightDotFn dot = dot_kernel(w.type);  // looked up once, not per row and token
   const bool fault = config_.wrong_block_scale_type == w.type;
   const int64_t fault_elems = ggml_type_traits(w.type).block_elems;
   auto multiply = [&](int index, int count) {
@@ -100,8 +101,8 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
       const uint8_t* row = w.row(r);
       for (int t = 0; t < n_tokens; ++t) {
         const uint8_t* a = acts + static_cast<size_t>(t) * act_row_bytes;
-        float sum = float_weights ? float_dot(*float_weights, row, a, n_cols, float_kernel) : vec_dot(w.type, row, a, n_cols);
-        if (fault) sum += 0.5f * vec_dot(w.type, row, a, fault_elems);
+        float sum = float_weights ? float_dot(*float_weights, row, a, n_cols, float_kernel) : dot(row, a, n_cols);
+        if (fault) sum += 0.5f * dot(row, a, fault_elems);
         out[static_cast<size_t>(t) * w.n_rows + r] = sum;
       }
     }

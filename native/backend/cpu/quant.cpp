@@ -76,4 +76,6 @@ float vec_dot(GgmlType weight_type, const uint8_t* weight_row, const uint8_t* ac
   return kernel_for(weight_type).dot(weight_row, act_row, n);
 }
 
+WeightDotFn dot_kernel(GgmlType weight_type) { return kernel_for(weight_type).dot; }
+
 }  // namespace alloy::cpu

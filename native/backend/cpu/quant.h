@@ -40,6 +40,11 @@ void quantize_activation_row(ActType type, const float* x, int64_t n, uint8_t* o
 // quantize_activation_row (its int8 quants lie in [-127, 127]), n a multiple of both block sizes.
 float vec_dot(GgmlType weight_type, const uint8_t* weight_row, const uint8_t* act_row, int64_t n);
 
+// The kernel vec_dot dispatches to for weight_type, for loops that take many dot products
+// with one weight type (a matmul) and should look the kernel up once. Same preconditions.
+using WeightDotFn = float (*)(const uint8_t* weight_row, const uint8_t* act_row, int64_t n);
+WeightDotFn dot_kernel(GgmlType weight_type);  // Error(unsupported_tensor_type) like vec_dot
+
 // Row dequantization (embeddings lookup: llama.cpp's get_rows dequantizes exactly this way).
 // Preconditions: src has ggml_row_bytes(type, n) bytes, dst has n floats.
 void dequantize_row(GgmlType type, const uint8_t* src, float* dst, int64_t n);

@@ -13,9 +13,11 @@
 
 #include <cstdint>
 
+#include "backend/cpu/quant.h"  // WeightDotFn
+
 namespace alloy::cpu {
 
-using DotKernel = float (*)(const uint8_t* w, const uint8_t* a, int64_t n);
+using DotKernel = WeightDotFn;
 
 namespace scalar {
 float dot_f32(const uint8_t* w, const uint8_t* a, int64_t n);
