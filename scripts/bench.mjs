@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--quick] [--threads N] [--only forward|tokenizer]`: measures our
+// `npm run bench [-- --json] [--quick] [--threads N] [--only forward|tokenizer|ipc]`: measures our
 // engine against llama.cpp (node-llama-cpp, CPU) on the same files, in the same run,
 // alternating engines; prints per-engine figures and ratios ours/llama.cpp. Only ratios from
 // one run mean anything on a shared machine: a round whose ratio strays more than 25 % from
@@ -9,6 +9,8 @@
 //     on a random-weight model with the exact shapes of Qwen2.5-Coder-0.5B in Q8_0
 //     (bench/model.mjs, cached in ~/.cache/alloy-bench/)
 //   tokenizer.<vocab>.tokenize_mb_s, .vocab_load_ms                   see bench/tokenizer.mjs
+//   ipc.ipc_overhead_ms, ipc.cancel_ms (+ decode_step_ms, ...)        see bench/ipc.mjs
+//     through the engine host process (dist/engine-host.js) and the client
 // With --json the last stdout line is one JSON object (progress goes to stderr).
 //
 // Environment: ALLOY_BENCH_ROUNDS (forward rounds, default 3; tokenizer rounds default 5),
@@ -21,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { benchForward } from './bench/forward.mjs';
+import { benchIpc } from './bench/ipc.mjs';
 import { ensureBenchModel, modelSummary } from './bench/model.mjs';
 import { benchTokenizer } from './bench/tokenizer.mjs';
 
@@ -36,8 +39,9 @@ function option(name) {
 }
 
 const only = option('--only');
-if (only !== undefined && only !== 'forward' && only !== 'tokenizer') {
-  console.error(`bench: --only must be 'forward' or 'tokenizer', got '${only}'`);
+const SECTIONS = ['forward', 'tokenizer', 'ipc'];
+if (only !== undefined && !SECTIONS.includes(only)) {
+  console.error(`bench: --only must be one of ${SECTIONS.join(', ')}; got '${only}'`);
   process.exit(2);
 }
 const threads = Number(option('--threads') ?? process.env.ALLOY_BENCH_THREADS) || os.availableParallelism();
@@ -48,10 +52,11 @@ const sharedModels = process.env.ALLOY_SHARED_MODELS ?? path.resolve(root, '..',
 const addonPath = process.env.ALLOY_ADDON_PATH ?? path.join(root, 'build', 'Release', 'alloy.node');
 const addon = createRequire(import.meta.url)(addonPath);
 
+const runs = (section) => only === undefined || only === section;
 const out = { threads, rounds: forwardRounds };
-if (only !== 'tokenizer') {
-  const bench = ensureBenchModel(addon, path.join(sharedModels, 'vocab', 'ggml-vocab-qwen2.gguf'), log);
-  out.model = modelSummary(bench);
+const bench = runs('forward') || runs('ipc') ? ensureBenchModel(addon, path.join(sharedModels, 'vocab', 'ggml-vocab-qwen2.gguf'), log) : null;
+if (bench) out.model = modelSummary(bench);
+if (runs('forward')) {
   Object.assign(
     out,
     benchForward({
@@ -65,9 +70,21 @@ if (only !== 'tokenizer') {
     }),
   );
 }
-if (only !== 'forward') {
+if (runs('tokenizer')) {
   out.tokenizer_rounds = tokenizerRounds;
   out.tokenizer = await benchTokenizer({ root, sharedModels, addon, rounds: tokenizerRounds, log });
+}
+
+if (runs('ipc')) {
+  out.ipc = await benchIpc({
+    root,
+    addon,
+    tinyModel: path.join(sharedModels, 'tiny-qwen2-dscoder-s1-Q8_0.gguf'),
+    benchModel: bench.file,
+    threads,
+    quick,
+    log,
+  });
 }
 
 if (json) console.log(JSON.stringify(out));

@@ -1,8 +1,11 @@
-// Module entry of alloy.node: the Model, Context and Sampler classes, the random-model writer
+// Module entry of alloy.node: the Model, Context, Engine and Sampler classes, loadModel, the random-model writer
 // used by tests and benchmarks, and build facts for diagnostics.
 #include <napi.h>
 
+#include "addon_data.h"
 #include "context_handle.h"
+#include "engine_handle.h"
+#include "model_loader.h"
 #include "model_handle.h"
 #include "sampler_handle.h"
 #include "writer_binding.h"
@@ -33,9 +36,14 @@ Napi::Array cpu_features(const Napi::Env& env) {
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();  // owned by the environment (freed at its teardown)
   const Napi::Function model_class = ModelHandle::define(env);
+  data->model_class = Napi::Persistent(model_class);
+  env.SetInstanceData(data);
   exports.Set("Model", model_class);
-  exports.Set("Context", ContextHandle::define(env, model_class));
+  exports.Set("loadModel", Napi::Function::New(env, load_model_js, "loadModel"));
+  exports.Set("Context", ContextHandle::define(env));
+  exports.Set("Engine", EngineHandle::define(env));
   exports.Set("Sampler", SamplerHandle::define(env));
   exports.Set("writeRandomModel", Napi::Function::New(env, write_random_model_js, "writeRandomModel"));
   exports.Set("engineVersion", Napi::String::New(env, kEngineVersion));

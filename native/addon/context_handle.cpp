@@ -13,78 +13,38 @@ namespace alloy_addon {
 
 namespace {
 
-// The JS Model constructor, kept per environment to check Context's first argument.
-// DEBT: this is the addon's only use of napi instance data; a second user must share it.
-struct ClassData {
-  Napi::FunctionReference model_class;
-};
-
-int int_option(const Napi::Env& env, const Napi::Object& o, const char* key, int fallback) {
-  if (!o.Has(key) || o.Get(key).IsUndefined()) return fallback;
-  const Napi::Value v = o.Get(key);
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!(std::trunc(d) == d && d >= 1 && d <= 2147483647.0)) {
-    throw_usage(env, std::string("new Context: '") + key + "' must be a positive integer");
-  }
-  return static_cast<int>(d);
-}
-
-bool bool_option(const Napi::Env& env, const Napi::Object& o, const char* key) {
-  if (!o.Has(key) || o.Get(key).IsUndefined()) return false;
-  const Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) throw_usage(env, std::string("new Context: faults.") + key + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
+constexpr double kMaxInt = 2147483647.0;
 
 alloy::DebugFaults read_faults(const Napi::Env& env, const Napi::Value& value) {
-  alloy::DebugFaults f;
-  if (value.IsUndefined()) return f;
-  if (!value.IsObject() || value.IsArray()) throw_usage(env, "new Context: 'faults' must be an object");
-  const Napi::Object o = value.As<Napi::Object>();
+  const std::string what = "new Context faults";
+  const Napi::Object o = options_object(env, value, what);
   check_known_keys(env, o, {"normalRopeInsteadOfNeox", "dropQkvBias", "kvPositionOffByOne", "skipNormWeight", "wrongBlockScaleType"},
-                   "new Context faults");
-  f.normal_rope_instead_of_neox = bool_option(env, o, "normalRopeInsteadOfNeox");
-  f.drop_qkv_bias = bool_option(env, o, "dropQkvBias");
-  f.kv_position_off_by_one = bool_option(env, o, "kvPositionOffByOne");
-  f.skip_norm_weight = bool_option(env, o, "skipNormWeight");
-  if (o.Has("wrongBlockScaleType") && !o.Get("wrongBlockScaleType").IsUndefined()) {
-    const Napi::Value v = o.Get("wrongBlockScaleType");
-    if (!v.IsString()) throw_usage(env, "new Context: faults.wrongBlockScaleType must be a type name");
-    f.wrong_block_scale_type = v.As<Napi::String>().Utf8Value();
-  }
+                   what);
+  alloy::DebugFaults f;
+  f.normal_rope_instead_of_neox = bool_option(env, o, "normalRopeInsteadOfNeox", false, what);
+  f.drop_qkv_bias = bool_option(env, o, "dropQkvBias", false, what);
+  f.kv_position_off_by_one = bool_option(env, o, "kvPositionOffByOne", false, what);
+  f.skip_norm_weight = bool_option(env, o, "skipNormWeight", false, what);
+  f.wrong_block_scale_type = string_option(env, o, "wrongBlockScaleType", "", what);
   return f;
 }
 
 alloy::ContextParams read_params(const Napi::Env& env, const Napi::Value& value) {
+  const std::string what = "new Context(model, options)";
+  const Napi::Object o = options_object(env, value, what);
+  check_known_keys(env, o, {"nCtx", "threads", "kvType", "nBatch", "faults"}, what);
   alloy::ContextParams p;
-  if (value.IsUndefined()) return p;
-  if (!value.IsObject() || value.IsArray()) throw_usage(env, "new Context(model, options): options must be an object");
-  const Napi::Object o = value.As<Napi::Object>();
-  check_known_keys(env, o, {"nCtx", "threads", "kvType", "nBatch", "faults"}, "new Context");
-  p.n_ctx = int_option(env, o, "nCtx", p.n_ctx);
-  p.n_threads = int_option(env, o, "threads", p.n_threads);
-  p.n_batch = int_option(env, o, "nBatch", p.n_batch);
-  if (o.Has("kvType") && !o.Get("kvType").IsUndefined()) {
-    const Napi::Value v = o.Get("kvType");
-    const std::string kv = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-    if (kv == "f16") {
-      p.kv_type = alloy::KvType::f16;
-    } else if (kv == "f32") {
-      p.kv_type = alloy::KvType::f32;
-    } else {
-      throw_usage(env, "new Context: kvType must be 'f16' or 'f32'");
-    }
-  }
+  p.n_ctx = int_option(env, o, "nCtx", p.n_ctx, 1, kMaxInt, what);
+  p.n_threads = int_option(env, o, "threads", p.n_threads, 1, kMaxInt, what);
+  p.n_batch = int_option(env, o, "nBatch", p.n_batch, 1, kMaxInt, what);
+  p.kv_type = read_kv_type(env, o, what);
   p.faults = read_faults(env, o.Get("faults"));
   return p;
 }
 
 }  // namespace
 
-Napi::Function ContextHandle::define(Napi::Env env, Napi::Function model_class) {
-  ClassData* data = new ClassData();
-  data->model_class = Napi::Persistent(model_class);
-  env.SetInstanceData(data);
+Napi::Function ContextHandle::define(Napi::Env env) {
   return DefineClass(env, "Context",
                      {
                          InstanceMethod("eval", &ContextHandle::eval),
@@ -96,15 +56,10 @@ Napi::Function ContextHandle::define(Napi::Env env, Napi::Function model_class) 
 
 ContextHandle::ContextHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextHandle>(info) {
   const Napi::Env env = info.Env();
-  const ClassData* data = env.GetInstanceData<ClassData>();
-  if (info.Length() < 1 || !info[0].IsObject() || !data ||
-      !info[0].As<Napi::Object>().InstanceOf(data->model_class.Value())) {
-    throw_usage(env, "new Context(model, options): model must be a Model");
-  }
-  ModelHandle* model = Napi::ObjectWrap<ModelHandle>::Unwrap(info[0].As<Napi::Object>());
+  ModelHandle& model = ModelHandle::unwrap(env, info.Length() > 0 ? info[0] : env.Undefined(), "new Context(model, options): model");
   const alloy::ContextParams params = read_params(env, info.Length() > 1 ? info[1] : env.Undefined());
   try {
-    model_ = model->engine_model(env);
+    model_ = model.engine_parts(env).model;
     context_ = std::make_unique<alloy::Context>(*model_, params);
   } catch (const alloy::Error& e) {
     throw to_js_error(env, e);

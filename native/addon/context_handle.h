@@ -18,8 +18,7 @@ namespace alloy_addon {
 
 class ContextHandle : public Napi::ObjectWrap<ContextHandle> {
  public:
-  // model_class: the JS Model constructor, used to check the first argument's class.
-  static Napi::Function define(Napi::Env env, Napi::Function model_class);
+  static Napi::Function define(Napi::Env env);
   explicit ContextHandle(const Napi::CallbackInfo& info);
 
  private:

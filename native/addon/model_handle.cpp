@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "addon_data.h"
 #include "core/model_info.h"
 #include "js_errors.h"
 #include "js_values.h"
@@ -38,30 +39,42 @@ Napi::Function ModelHandle::define(Napi::Env env) {
                          InstanceMethod("detokenize", &ModelHandle::detokenize),
                          InstanceMethod("tokenToPiece", &ModelHandle::token_to_piece),
                          InstanceMethod("specialTokens", &ModelHandle::special_tokens),
+                         InstanceMethod("chatTemplate", &ModelHandle::chat_template),
                          InstanceMethod("close", &ModelHandle::close),
                      });
 }
 
 ModelHandle::ModelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelHandle>(info) {
   const Napi::Env env = info.Env();
+  if (info.Length() >= 1 && info[0].IsExternal()) {
+    parts_ = *info[0].As<Napi::External<ModelParts>>().Data();
+    return;
+  }
   if (info.Length() < 1 || !info[0].IsString()) throw_usage(env, "new Model(path): path must be a string");
   try {
-    file_ = std::make_shared<alloy::GgufFile>(alloy::GgufFile::open(info[0].As<Napi::String>().Utf8Value()));
-    tokenizer_ = std::make_unique<alloy::Tokenizer>(alloy::Tokenizer::load(*file_));
+    parts_.file = std::make_shared<alloy::GgufFile>(alloy::GgufFile::open(info[0].As<Napi::String>().Utf8Value()));
+    parts_.tokenizer = std::make_shared<const alloy::Tokenizer>(alloy::Tokenizer::load(*parts_.file));
   } catch (const alloy::Error& e) {
     throw to_js_error(env, e);
   }
 }
 
-std::shared_ptr<const alloy::Model> ModelHandle::engine_model(const Napi::Env& env) {
-  if (!file_) throw_usage(env, "the model is closed");
-  if (!model_) model_ = alloy::Model::load(file_);
-  return model_;
+ModelHandle& ModelHandle::unwrap(const Napi::Env& env, const Napi::Value& value, const char* what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(addon_data(env).model_class.Value())) {
+    throw_usage(env, std::string(what) + " must be a Model");
+  }
+  return *Napi::ObjectWrap<ModelHandle>::Unwrap(value.As<Napi::Object>());
+}
+
+ModelParts ModelHandle::engine_parts(const Napi::Env& env) {
+  if (!parts_.file) throw_usage(env, "the model is closed");
+  if (!parts_.model) parts_.model = alloy::Model::load(parts_.file);
+  return parts_;
 }
 
 const alloy::Tokenizer& ModelHandle::tokenizer(const Napi::Env& env) const {
-  if (!tokenizer_) throw_usage(env, "the model is closed");
-  return *tokenizer_;
+  if (!parts_.tokenizer) throw_usage(env, "the model is closed");
+  return *parts_.tokenizer;
 }
 
 Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
@@ -72,7 +85,7 @@ Napi::Value ModelHandle::info(const Napi::CallbackInfo& info) {
     if (sp.fim_prefix >= 0 && sp.fim_suffix >= 0 && sp.fim_middle >= 0) {
       fim = alloy::FimTokens{sp.fim_prefix, sp.fim_suffix, sp.fim_middle};
     }
-    const alloy::ModelInfo mi = alloy::read_model_info(*file_, fim);
+    const alloy::ModelInfo mi = alloy::read_model_info(*parts_.file, fim);
     Napi::Object out = Napi::Object::New(env);
     out.Set("arch", mi.arch);
     out.Set("n_layer", optional_uint(env, mi.n_layer));
@@ -156,10 +169,19 @@ Napi::Value ModelHandle::special_tokens(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value ModelHandle::chat_template(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    tokenizer(env);  // throws when closed
+    const std::optional<std::string_view> tmpl = parts_.file->get_string("tokenizer.chat_template");
+    return tmpl ? Napi::String::New(env, tmpl->data(), tmpl->size()) : env.Null();
+  });
+}
+
 Napi::Value ModelHandle::close(const Napi::CallbackInfo& info) {
-  model_.reset();
-  tokenizer_.reset();
-  file_.reset();
+  parts_.model.reset();
+  parts_.tokenizer.reset();
+  parts_.file.reset();
   return info.Env().Undefined();
 }
 

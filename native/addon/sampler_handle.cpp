@@ -11,46 +11,34 @@ namespace alloy_addon {
 namespace {
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+constexpr double kIntMin = -2147483648.0;
+constexpr double kIntMax = 2147483647.0;
 
-double number_option(const Napi::Env& env, const Napi::Object& o, const char* key) {
-  const Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw_usage(env, std::string("Sampler: '") + key + "' must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int int_option(const Napi::Env& env, const Napi::Object& o, const char* key) {
-  const double d = number_option(env, o, key);
-  if (!(std::trunc(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) {
-    throw_usage(env, std::string("Sampler: '") + key + "' must be an integer");
-  }
-  return static_cast<int>(d);
-}
+}  // namespace
 
 // Range checks of the float options are alloy::validate_sampler_params's (NaN included).
-alloy::SamplerParams read_params(const Napi::Env& env, const Napi::Value& value) {
+alloy::SamplerParams read_sampler_params(const Napi::Env& env, const Napi::Value& value, const std::string& what) {
+  const Napi::Object o = options_object(env, value, what);
+  check_known_keys(env, o, {"temp", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "seed"}, what);
   alloy::SamplerParams p;
-  if (value.IsUndefined()) return p;
-  if (!value.IsObject() || value.IsArray()) throw_usage(env, "new Sampler(options): options must be an object");
-  const Napi::Object o = value.As<Napi::Object>();
-  check_known_keys(env, o, {"temp", "topK", "topP", "minP", "repeatPenalty", "repeatLastN", "seed"}, "new Sampler(options)");
-  if (o.Has("temp")) p.temp = static_cast<float>(number_option(env, o, "temp"));
-  if (o.Has("topK")) p.top_k = int_option(env, o, "topK");
-  if (o.Has("topP")) p.top_p = static_cast<float>(number_option(env, o, "topP"));
-  if (o.Has("minP")) p.min_p = static_cast<float>(number_option(env, o, "minP"));
-  if (o.Has("repeatPenalty")) p.repeat_penalty = static_cast<float>(number_option(env, o, "repeatPenalty"));
-  if (o.Has("repeatLastN")) p.repeat_last_n = int_option(env, o, "repeatLastN");
-  if (o.Has("seed")) {
-    const double seed = number_option(env, o, "seed");
-    if (!(std::trunc(seed) == seed && seed >= 0.0 && seed <= kMaxSafeInteger)) {
-      throw_usage(env, "Sampler: 'seed' must be an integer in [0, 2^53)");
-    }
-    p.seed = static_cast<uint64_t>(seed);
+  p.temp = static_cast<float>(number_option(env, o, "temp", p.temp, what));
+  p.top_k = int_option(env, o, "topK", p.top_k, kIntMin, kIntMax, what);
+  p.top_p = static_cast<float>(number_option(env, o, "topP", p.top_p, what));
+  p.min_p = static_cast<float>(number_option(env, o, "minP", p.min_p, what));
+  p.repeat_penalty = static_cast<float>(number_option(env, o, "repeatPenalty", p.repeat_penalty, what));
+  p.repeat_last_n = int_option(env, o, "repeatLastN", p.repeat_last_n, kIntMin, kIntMax, what);
+  const double seed = number_option(env, o, "seed", 0, what);
+  if (!(std::trunc(seed) == seed && seed >= 0.0 && seed <= kMaxSafeInteger)) {
+    throw_usage(env, what + ": 'seed' must be an integer in [0, 2^53)");
   }
+  p.seed = static_cast<uint64_t>(seed);
   return p;
 }
 
+namespace {
+
 alloy::SamplerParams checked_params(const Napi::Env& env, const Napi::Value& value) {
-  alloy::SamplerParams p = read_params(env, value);
+  alloy::SamplerParams p = read_sampler_params(env, value, "new Sampler(options)");
   try {
     alloy::validate_sampler_params(p);
   } catch (const alloy::Error& e) {

@@ -7,11 +7,17 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/sampler.h"
 
 namespace alloy_addon {
+
+// Sampling options {temp, topK, topP, minP, repeatPenalty, repeatLastN, seed} (each
+// optional; undefined gives the defaults); type errors name `what`. Ranges are checked by
+// alloy::validate_sampler_params.
+alloy::SamplerParams read_sampler_params(const Napi::Env& env, const Napi::Value& value, const std::string& what);
 
 class SamplerHandle : public Napi::ObjectWrap<SamplerHandle> {
  public:

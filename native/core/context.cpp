@@ -1,42 +1,25 @@
 #include "context.h"
 
 #include <algorithm>
-#include <string>
 
-#include "backend/cpu/cpu_backend.h"
 #include "error.h"
+#include "model_backend.h"
 
 namespace alloy {
 
-namespace {
-
-constexpr int kMaxThreads = 256;
-
-void validate(const ContextParams& p) {
-  if (p.n_ctx < 1) throw Error(ErrorKind::invalid_argument, "n_ctx must be at least 1 (got " + std::to_string(p.n_ctx) + ")");
-  if (p.n_threads < 1 || p.n_threads > kMaxThreads) {
-    throw Error(ErrorKind::invalid_argument, "threads must be between 1 and " + std::to_string(kMaxThreads) +
-                                                 " (got " + std::to_string(p.n_threads) + ")");
-  }
-  if (p.n_batch < 1) throw Error(ErrorKind::invalid_argument, "n_batch must be at least 1 (got " + std::to_string(p.n_batch) + ")");
-}
-
-}  // namespace
 
 Context::Context(const Model& model, ContextParams params) : model_(model), params_(std::move(params)) {
-  validate(params_);
+  validate_eval_sizes(params_.n_ctx, params_.n_threads, params_.n_batch);
   params_.n_batch = std::min(params_.n_batch, params_.n_ctx);
   const HyperParams& hp = model.hparams();
   cache_ = std::make_unique<KvCache>(hp.n_layer, params_.n_ctx, hp.n_embd_kv(), params_.kv_type);
-  cpu::CpuBackendConfig config;
-  config.n_threads = params_.n_threads;
-  config.max_tokens = params_.n_batch;
-  config.max_kv = cache_->layer(0).capacity;
-  config.max_heads = hp.n_head;
-  config.max_head_dim = hp.head_dim;
-  config.wrong_block_scale_type = params_.faults.wrong_block_scale();
-  backend_ = std::make_unique<cpu::CpuBackend>(config, model.matrices());
-  forward_ = std::make_unique<ForwardPass>(model, *backend_, *cache_, params_.n_batch, params_.faults);
+  BackendSizing sizing;
+  sizing.n_threads = params_.n_threads;
+  sizing.max_tokens = params_.n_batch;
+  sizing.max_kv = cache_->layer(0).capacity;
+  sizing.wrong_block_scale_type = params_.faults.wrong_block_scale();
+  backend_ = create_backend(model, sizing);
+  forward_ = std::make_unique<ForwardPass>(model, *backend_, params_.n_batch, params_.faults);
   logits_.reserve(static_cast<size_t>(hp.n_vocab));
 }
 
@@ -53,13 +36,13 @@ const std::vector<float>& Context::eval(const std::vector<int32_t>& tokens, bool
   }
   const int64_t end = static_cast<int64_t>(n_past()) + static_cast<int64_t>(tokens.size());
   if (end > n_ctx()) {
-    throw Error(ErrorKind::invalid_argument, "prompt past context: " + std::to_string(n_past()) + " evaluated + " +
+    throw Error(ErrorKind::prompt_too_long, "prompt past context: " + std::to_string(n_past()) + " evaluated + " +
                                                  std::to_string(tokens.size()) + " new tokens > n_ctx " +
                                                  std::to_string(n_ctx()));
   }
   const size_t rows = all_logits ? tokens.size() : 1;
   logits_.resize(rows * static_cast<size_t>(n_vocab));
-  forward_->eval(tokens.data(), static_cast<int>(tokens.size()), all_logits, logits_.data());
+  forward_->eval(*cache_, tokens.data(), static_cast<int>(tokens.size()), all_logits, logits_.data());
   return logits_;
 }
 

@@ -29,6 +29,7 @@ class PieceJoiner {
  public:
   explicit PieceJoiner(const TextSettings& text)
       : strip_first_space_(text.add_space_prefix), clean_(text.clean_spaces) {}
+  PieceJoiner(bool strip_first_space, bool clean) : strip_first_space_(strip_first_space), clean_(clean) {}
   void push(std::string_view piece, std::string& out);
   void finish(std::string& out);
 

@@ -18,6 +18,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::unsupported_tensor_type: return "unsupported_tensor_type";
     case ErrorKind::unsupported_tokenizer: return "unsupported_tokenizer";
     case ErrorKind::invalid_argument: return "invalid_argument";
+    case ErrorKind::prompt_too_long: return "prompt_too_long";
     case ErrorKind::out_of_memory: return "out_of_memory";
     case ErrorKind::internal: return "internal";
   }

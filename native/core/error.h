@@ -23,6 +23,7 @@ enum class ErrorKind {
   unsupported_tensor_type,  // a known ggml type that the engine cannot compute with
   unsupported_tokenizer,    // tokenizer.ggml.model / pre we do not implement
   invalid_argument,         // bad input from the caller (token id out of range, ...)
+  prompt_too_long,          // a prompt that does not fit the context it is evaluated in
   out_of_memory,            // an allocation the input asked for does not fit in memory
   internal,                 // a bug: an invariant did not hold
 };

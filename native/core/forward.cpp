@@ -14,8 +14,8 @@ std::optional<GgmlType> DebugFaults::wrong_block_scale() const {
   return type;
 }
 
-ForwardPass::ForwardPass(const Model& model, Backend& backend, KvCache& cache, int n_batch, const DebugFaults& faults)
-    : model_(model), hp_(model.hparams()), backend_(backend), cache_(cache), n_batch_(n_batch), faults_(faults) {
+ForwardPass::ForwardPass(const Model& model, Backend& backend, int n_batch, const DebugFaults& faults)
+    : model_(model), hp_(model.hparams()), backend_(backend), n_batch_(n_batch), faults_(faults) {
   if (n_batch < 1) throw Error(ErrorKind::invalid_argument, "the batch size must be at least 1");
   rope_ = hp_.rope;
   if (faults_.normal_rope_instead_of_neox && rope_.mode == RopeMode::neox) rope_.mode = RopeMode::normal;
@@ -41,24 +41,26 @@ const float* ForwardPass::norm_weight(const F32Vector& weight) const {
   return faults_.skip_norm_weight ? nullptr : weight.data;
 }
 
-void ForwardPass::eval(const int32_t* tokens, int n, bool all_logits, float* logits) {
+void ForwardPass::eval(KvCache& cache, const int32_t* tokens, int n, bool all_logits, float* logits,
+                       const Interrupter* interrupter) {
   const size_t n_vocab = static_cast<size_t>(hp_.n_vocab);
   for (int start = 0; start < n; start += n_batch_) {
     const int count = std::min(n_batch_, n - start);
     const bool last_batch = start + count == n;
-    const int pos0 = cache_.n_filled();
+    const int pos0 = cache.n_filled();
     if (all_logits) {
-      eval_batch(tokens + start, count, pos0, 0, count, logits + static_cast<size_t>(start) * n_vocab);
-    } else if (last_batch) {
-      eval_batch(tokens + start, count, pos0, count - 1, 1, logits);
+      eval_batch(cache, tokens + start, count, pos0, 0, count, logits + static_cast<size_t>(start) * n_vocab, interrupter);
+    } else if (last_batch && logits != nullptr) {
+      eval_batch(cache, tokens + start, count, pos0, count - 1, 1, logits, interrupter);
     } else {
-      eval_batch(tokens + start, count, pos0, count, 0, nullptr);
+      eval_batch(cache, tokens + start, count, pos0, count, 0, nullptr, interrupter);
     }
-    cache_.commit(count);
+    cache.commit(count);
   }
 }
 
-void ForwardPass::eval_batch(const int32_t* tokens, int n, int pos0, int out_first, int out_count, float* logits) {
+void ForwardPass::eval_batch(const KvCache& cache, const int32_t* tokens, int n, int pos0, int out_first, int out_count,
+                             float* logits, const Interrupter* interrupter) {
   const int shift = faults_.kv_position_off_by_one ? 1 : 0;
   for (int t = 0; t < n; ++t) {
     q_positions_[t] = pos0 + t;
@@ -66,10 +68,14 @@ void ForwardPass::eval_batch(const int32_t* tokens, int n, int pos0, int out_fir
   }
   backend_.get_rows(model_.token_embd(), tokens, n, x_.get());
   for (int il = 0; il < hp_.n_layer; ++il) {
+    if (interrupter && interrupter->interrupted()) {
+      backend_.finish();
+      throw Interrupted();
+    }
     // As llama.cpp does, the last layer runs its FFN only for the rows whose logits are
     // wanted; with none wanted, only K and V are stored.
     const bool last = il == hp_.n_layer - 1;
-    layer(il, n, pos0, last ? out_first : 0, last ? out_count : n);
+    layer(cache.layer(il), il, n, pos0, last ? out_first : 0, last ? out_count : n);
   }
   if (out_count > 0) {
     float* x_out = x_.get() + static_cast<size_t>(out_first) * hp_.n_embd;
@@ -80,10 +86,9 @@ void ForwardPass::eval_batch(const int32_t* tokens, int n, int pos0, int out_fir
   backend_.finish();
 }
 
-void ForwardPass::layer(int il, int n, int pos0, int out_first, int out_count) {
+void ForwardPass::layer(const KvLayerView& kv, int il, int n, int pos0, int out_first, int out_count) {
   const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
   const int n_embd = hp_.n_embd;
-  const KvLayerView kv = cache_.layer(il);
 
   // Attention block.
   backend_.rms_norm(x_.get(), norm_weight(w.attn_norm), n, n_embd, hp_.rms_eps, normed_.get());

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "interrupt.h"
 #include "kv_cache.h"
 #include "model.h"
 
@@ -34,22 +35,28 @@ struct DebugFaults {
 
 class ForwardPass {
  public:
-  // The model, backend and cache must outlive the pass.
-  ForwardPass(const Model& model, Backend& backend, KvCache& cache, int n_batch, const DebugFaults& faults);
+  // The model and backend must outlive the pass; the backend is sized for every cache the
+  // pass is given.
+  ForwardPass(const Model& model, Backend& backend, int n_batch, const DebugFaults& faults);
 
   int n_batch() const { return n_batch_; }
 
-  // Evaluates tokens[0 .. n) at positions cache.n_filled() .. + n - 1, in batches of up to
-  // n_batch, and commits them to the cache. Writes n_vocab logits per token to `logits`
-  // when all_logits, else those of the last token only. The caller has validated the ids
-  // and that the tokens fit in the cache.
-  void eval(const int32_t* tokens, int n, bool all_logits, float* logits);
+  // Evaluates tokens[0 .. n) at positions cache.n_filled() .. + n - 1 of `cache`, in batches
+  // of up to n_batch, committing each batch to the cache. Writes n_vocab logits per token to
+  // `logits` when all_logits, else those of the last token only (none when logits is null:
+  // the tokens only fill the cache). The caller has validated
+  // the ids and that the tokens fit in the cache. With an interrupter, it is asked between
+  // layers; when it says stop, Interrupted is thrown and the current batch is not committed
+  // (earlier batches are).
+  void eval(KvCache& cache, const int32_t* tokens, int n, bool all_logits, float* logits,
+            const Interrupter* interrupter = nullptr);
 
  private:
   // One batch of n tokens starting at position pos0. Logits are produced for rows
   // [out_first, out_first + out_count) and written to `logits` (n_vocab per row).
-  void eval_batch(const int32_t* tokens, int n, int pos0, int out_first, int out_count, float* logits);
-  void layer(int il, int n, int pos0, int out_first, int out_count);
+  void eval_batch(const KvCache& cache, const int32_t* tokens, int n, int pos0, int out_first, int out_count,
+                  float* logits, const Interrupter* interrupter);
+  void layer(const KvLayerView& kv, int il, int n, int pos0, int out_first, int out_count);
   const float* norm_weight(const F32Vector& weight) const;
 
   template <typename T>
@@ -60,7 +67,6 @@ class ForwardPass {
   const Model& model_;
   const HyperParams& hp_;
   Backend& backend_;
-  KvCache& cache_;
   int n_batch_;
   DebugFaults faults_;
   RopeParams rope_;

@@ -73,7 +73,8 @@ std::string what_to_do(ErrorKind kind) {
       return " - the file is corrupt or was written by a newer GGUF tool; download it again or update Alloy";
     case ErrorKind::io_error: case ErrorKind::missing_key: case ErrorKind::unsupported_architecture:
     case ErrorKind::unsupported_tensor_type: case ErrorKind::unsupported_tokenizer:
-    case ErrorKind::invalid_argument: case ErrorKind::out_of_memory: case ErrorKind::internal:
+    case ErrorKind::invalid_argument: case ErrorKind::prompt_too_long: case ErrorKind::out_of_memory:
+    case ErrorKind::internal:
       return "";
   }
   return "";

@@ -18,6 +18,10 @@ class KvCache {
   // per position in K and in V. Throws Error(invalid_argument) for sizes < 1,
   // Error(out_of_memory) when the buffer cannot be allocated.
   KvCache(int n_layer, int n_ctx, int n_embd_kv, KvType type);
+  // The bytes such a cache allocates (same checks as the constructor, nothing allocated).
+  static size_t bytes_for(int n_layer, int n_ctx, int n_embd_kv, KvType type);
+  // KvLayerView::capacity of such a cache: n_ctx rounded up to kKvCapacityAlignment.
+  static int capacity_for(int n_ctx);
 
   int n_ctx() const { return n_ctx_; }
   KvType type() const { return type_; }

@@ -184,8 +184,20 @@ std::vector<int32_t> Tokenizer::tokenize(std::string_view text, bool add_special
   return out;
 }
 
-StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tokenizer, bool render_special)
-    : tokenizer_(&tokenizer), render_special_(render_special), joiner_(tokenizer.text_settings()) {}
+namespace {
+
+PieceJoiner joiner_for(const TextSettings& text, StreamingDetokenizer::Mode mode) {
+  switch (mode) {
+    case StreamingDetokenizer::Mode::whole_text: return PieceJoiner(text);
+    case StreamingDetokenizer::Mode::continuation: return PieceJoiner(false, false);
+  }
+  return PieceJoiner(text);
+}
+
+}  // namespace
+
+StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tokenizer, bool render_special, Mode mode)
+    : tokenizer_(&tokenizer), render_special_(render_special), joiner_(joiner_for(tokenizer.text_settings(), mode)) {}
 
 std::string StreamingDetokenizer::push(int32_t id) {
   const std::string piece = tokenizer_->token_to_piece(id, render_special_);

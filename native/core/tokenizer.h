@@ -77,8 +77,13 @@ class Tokenizer {
 // same ids is valid UTF-8, the concatenated output equals it.
 class StreamingDetokenizer {
  public:
+  enum class Mode {
+    whole_text,    // the ids are a whole text: exactly llama_detokenize's output
+    continuation,  // the ids continue a prompt (generation): raw pieces, as llama.cpp's
+                   // server streams them - no first-space removal, no space clean-up
+  };
   // The tokenizer must outlive this object.
-  StreamingDetokenizer(const Tokenizer& tokenizer, bool render_special);
+  StreamingDetokenizer(const Tokenizer& tokenizer, bool render_special, Mode mode = Mode::whole_text);
   std::string push(int32_t id);
   std::string finish();
 

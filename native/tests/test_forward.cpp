@@ -193,7 +193,7 @@ TEST_CASE("bad input: prompt past context, ids outside the vocabulary, empty inp
   p.n_ctx = 8;
   Context ctx(*model, p);
   eval_copy(ctx, {1, 2, 3, 4, 5}, false);
-  CHECK_THROWS_KIND(ctx.eval({6, 7, 8, 9}, false), ErrorKind::invalid_argument);
+  CHECK_THROWS_KIND(ctx.eval({6, 7, 8, 9}, false), ErrorKind::prompt_too_long);
   CHECK_EQ(ctx.n_past(), 5);
   try {
     ctx.eval({6, 7, 8, 9}, false);

@@ -36,6 +36,8 @@ export interface NativeModel {
   detokenize(ids: ArrayLike<number>, renderSpecial: boolean): string;
   tokenToPiece(id: number, renderSpecial: boolean): Buffer;
   specialTokens(): SpecialTokensJson;
+  /** The GGUF `tokenizer.chat_template` text, or null when the file has none. */
+  chatTemplate(): string | null;
   close(): void;
 }
 
@@ -110,7 +112,7 @@ export interface NativeContext {
   /**
    * Evaluates `tokens` after the `nPast` already evaluated. Returns the logits of the last
    * token (nVocab floats), or of every new token (tokens.length x nVocab) with `allLogits`.
-   * Throws kind `invalid_argument` for bad ids or tokens past nCtx ("prompt past context").
+   * Throws kind `invalid_argument` for bad ids, `prompt_too_long` for tokens past nCtx.
    */
   eval(tokens: Int32Array | number[], allLogits: boolean): Float32Array;
   /** Positions already evaluated (held in the KV cache). */
@@ -120,8 +122,121 @@ export interface NativeContext {
   dispose(): void;
 }
 
+/** Load stages reported by loadModel: parse and validate, read the weights into memory, bind them. */
+export type LoadPhase = 'open' | 'read' | 'bind';
+
+export interface LoadProgress {
+  phase: LoadPhase;
+  /** Overall progress of the whole load, 0..1, non-decreasing. */
+  fraction: number;
+}
+
+export interface EngineOptions {
+  /** KV positions of each slot (default 2048). */
+  nCtx?: number;
+  /** Threads (default 1). */
+  threads?: number;
+  /** Tokens evaluated together during prompt processing (default 512, capped at nCtx). */
+  nBatch?: number;
+  kvType?: 'f16' | 'f32';
+  /** Cap on the KV memory of all slots together (default: room for 3 slots). Idle slots are evicted least recently used first. */
+  kvBudgetBytes?: number;
+}
+
+export interface GenerateOptions {
+  /** The KV sequence to run in ('completion', 'chat', 'speculative', ...; 1-64 chars). A new request on a slot supersedes the one running there. */
+  slot: string;
+  /** The whole prompt; the slot reuses its longest common prefix with the tokens it holds. */
+  tokens: Int32Array | number[];
+  /** Tokens to generate at most (>= 0; 0 only evaluates the prompt). */
+  maxTokens: number;
+  sampling?: SamplerOptions;
+  /** Token ids that end generation, in addition to the model's end-of-generation tokens. */
+  stopTokens?: number[];
+  /** Do not stop at end-of-generation tokens. */
+  ignoreEos?: boolean;
+  /** Milliseconds from submission after which generation stops with 'time_budget', keeping what it made. */
+  timeBudgetMs?: number;
+}
+
+export type StopReason = 'eog' | 'max_tokens' | 'time_budget' | 'context_full' | 'cancelled' | 'superseded' | 'error';
+
+export interface TokenEvent {
+  type: 'token';
+  /** The token id. */
+  token: number;
+  /** Text this token completes (complete UTF-8 only: may be '' while a character is split across tokens). */
+  text: string;
+  /** 0-based index among the generated tokens. */
+  index: number;
+  /** Milliseconds since the request was submitted. */
+  tMs: number;
+}
+
+export interface DoneEvent {
+  type: 'done';
+  stopReason: StopReason;
+  /** Set when stopReason is 'error'. */
+  error?: { kind: string; message: string };
+  /** Text held back by the streaming detokenizer, flushed at the end ('' usually). */
+  text: string;
+  nPrompt: number;
+  /** Prompt tokens found in the slot's KV cache (not evaluated again). */
+  nReused: number;
+  /** Prompt tokens evaluated. */
+  nEvaluated: number;
+  nGenerated: number;
+  /** Milliseconds: waiting for the worker, evaluating the prompt, submission to first token, total. */
+  queueMs: number;
+  promptMs: number;
+  firstTokenMs: number;
+  totalMs: number;
+  /** For cancelled / superseded: milliseconds from the cancel call to generation stopping. */
+  cancelLatencyMs: number;
+}
+
+export type GenerateEvent = TokenEvent | DoneEvent;
+
+export interface SlotStats {
+  name: string;
+  nCached: number;
+  kvBytes: number;
+  busy: boolean;
+}
+
+export interface EngineStats {
+  slots: SlotStats[];
+  kvBudgetBytes: number;
+  kvBytesInUse: number;
+  activeRequests: number;
+  queuedRequests: number;
+  slotsEvicted: number;
+}
+
+export interface NativeEngine {
+  /**
+   * Queues a generation on the engine's worker thread and returns its request id. Events
+   * arrive on the JS thread in order: tokens, then exactly one 'done'. Throws (kind
+   * `invalid_argument` / `prompt_too_long`) synchronously for bad options, ids outside the
+   * vocabulary, or a prompt that does not fit the slot's context.
+   */
+  generate(options: GenerateOptions, onEvent: (event: GenerateEvent) => void): number;
+  /** Cancels a queued or running request (its 'done' says 'cancelled'); false if it is unknown or finished. */
+  cancel(requestId: number): boolean;
+  stats(): EngineStats;
+  /** Cancels every request, stops the worker and frees the KV memory. */
+  dispose(): void;
+}
+
 export interface NativeAddon {
   Model: new (path: string) => NativeModel;
+  /**
+   * Opens, validates and reads a model on a worker thread (weights paged in, bound for
+   * evaluation). Rejects with the engine's typed errors (bad_magic, truncated_file, io_error, ...).
+   */
+  loadModel(path: string, onProgress?: (progress: LoadProgress) => void): Promise<NativeModel>;
+  /** The generation engine over a model: a worker thread, KV slots with prefix reuse. */
+  Engine: new (model: NativeModel, options?: EngineOptions) => NativeEngine;
   /** Binds the model's weights (errors such as `unsupported_tensor_type` surface here). */
   Context: new (model: NativeModel, options?: ContextOptions) => NativeContext;
   Sampler: new (options?: SamplerOptions) => NativeSampler;

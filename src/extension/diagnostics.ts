@@ -1,5 +1,5 @@
 // The diagnostics report (command "Alloy: Show Diagnostics"): pure formatting, no vscode.
-import type { HelloResult } from '../engine/protocol';
+import type { InitializeResult } from '../engine/protocol';
 
 export type EngineStatus =
   | { ok: true; protocolVersion: number; engineVersion: string; cpuFeatures: string[] }
@@ -12,8 +12,8 @@ export interface Diagnostics {
   engine: EngineStatus;
 }
 
-export function engineStatusFromHello(hello: HelloResult): EngineStatus {
-  return { ok: true, protocolVersion: hello.protocolVersion, engineVersion: hello.engineVersion, cpuFeatures: hello.cpuFeatures };
+export function engineStatusFromInitialize(init: InitializeResult): EngineStatus {
+  return { ok: true, protocolVersion: init.protocolVersion, engineVersion: init.engineVersion, cpuFeatures: init.simd };
 }
 
 export function formatDiagnostics(d: Diagnostics): string {

@@ -2,26 +2,29 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
-import { EngineClient } from '../engine/engine-client';
-import { engineStatusFromHello, formatDiagnostics, type Diagnostics } from './diagnostics';
+import { EngineClient } from '../engine/client';
+import { engineStatusFromInitialize, formatDiagnostics, type Diagnostics } from './diagnostics';
 
 let engine: EngineClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Alloy');
+  const extensionVersion = String((context.extension.packageJSON as { version?: unknown }).version ?? 'unknown');
   engine = new EngineClient({
     hostScript: path.join(context.extensionPath, 'dist', 'engine-host.js'),
-    onStderr: (line) => output.appendLine(`[engine] ${line}`),
+    clientName: `alloy-vscode ${extensionVersion}`,
+    onLog: (line) => output.appendLine(`[engine] ${line}`),
+    onStateChange: (state, lastError) =>
+      output.appendLine(`[engine] state: ${state}${state === 'failed' && lastError ? ` (${lastError.kind}: ${lastError.message})` : ''}`),
   });
   const client = engine;
   context.subscriptions.push(
     output,
     { dispose: () => client.dispose() },
     vscode.commands.registerCommand('alloy.showDiagnostics', async (): Promise<Diagnostics> => {
-      const extensionVersion = String((context.extension.packageJSON as { version?: unknown }).version ?? 'unknown');
       let status: Diagnostics['engine'];
       try {
-        status = engineStatusFromHello(await client.request('hello'));
+        status = engineStatusFromInitialize(await client.start());
       } catch (e) {
         status = { ok: false, error: e instanceof Error ? e.message : String(e) };
       }
