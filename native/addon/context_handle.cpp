@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "js_errors.h"
@@ -58,16 +57,10 @@ ContextHandle::ContextHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   const Napi::Env env = info.Env();
   ModelHandle& model = ModelHandle::unwrap(env, info.Length() > 0 ? info[0] : env.Undefined(), "new Context(model, options): model");
   const alloy::ContextParams params = read_params(env, info.Length() > 1 ? info[1] : env.Undefined());
-  try {
+  construct_or_throw(env, "the context", [&] {
     model_ = model.engine_parts(env).model;
     context_ = std::make_unique<alloy::Context>(*model_, params);
-  } catch (const alloy::Error& e) {
-    throw to_js_error(env, e);
-  } catch (const std::bad_alloc&) {
-    throw to_js_error(env, alloy::Error(alloy::ErrorKind::out_of_memory, "out of memory creating the context"));
-  } catch (const std::system_error& e) {  // a worker thread could not be started
-    throw to_js_error(env, alloy::Error(alloy::ErrorKind::internal, e.what()));
-  }
+  });
 }
 
 alloy::Context& ContextHandle::context(const Napi::Env& env) {

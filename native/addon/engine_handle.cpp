@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <string>
-#include <system_error>
 
 #include "js_errors.h"
 #include "js_values.h"
@@ -144,16 +143,10 @@ EngineHandle::EngineHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<En
   const Napi::Env env = info.Env();
   ModelHandle& model = ModelHandle::unwrap(env, info.Length() > 0 ? info[0] : env.Undefined(), "new Engine(model, options): model");
   const alloy::SchedulerParams params = read_engine_params(env, info.Length() > 1 ? info[1] : env.Undefined());
-  try {
+  construct_or_throw(env, "the engine", [&] {
     parts_ = model.engine_parts(env);
     scheduler_ = std::make_unique<alloy::Scheduler>(*parts_.model, *parts_.tokenizer, params);
-  } catch (const alloy::Error& e) {
-    throw to_js_error(env, e);
-  } catch (const std::bad_alloc&) {
-    throw to_js_error(env, alloy::Error(alloy::ErrorKind::out_of_memory, "out of memory creating the engine"));
-  } catch (const std::system_error& e) {  // the worker thread could not be started
-    throw to_js_error(env, alloy::Error(alloy::ErrorKind::internal, e.what()));
-  }
+  });
 }
 
 alloy::Scheduler& EngineHandle::scheduler(const Napi::Env& env) {

@@ -1,6 +1,7 @@
 #include "js_errors.h"
 
 #include <exception>
+#include <system_error>
 
 
 namespace alloy_addon {
@@ -32,6 +33,18 @@ Napi::Value guarded(const Napi::Env& env, const std::function<Napi::Value()>& bo
 
 Napi::Error to_js_error(const Napi::Env& env, const alloy::Error& error) {
   return make_error(env, alloy::error_kind_name(error.kind()), error.what());
+}
+
+void construct_or_throw(const Napi::Env& env, const char* what, const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const alloy::Error& e) {
+    throw to_js_error(env, e);
+  } catch (const std::bad_alloc&) {
+    throw to_js_error(env, alloy::Error(alloy::ErrorKind::out_of_memory, std::string("out of memory creating ") + what));
+  } catch (const std::system_error& e) {  // a worker thread could not be started
+    throw to_js_error(env, alloy::Error(alloy::ErrorKind::internal, std::string("creating ") + what + ": " + e.what()));
+  }
 }
 
 void throw_usage(const Napi::Env& env, const std::string& message) {

@@ -17,4 +17,8 @@ Napi::Value guarded(const Napi::Env& env, const std::function<Napi::Value()>& bo
 Napi::Error to_js_error(const Napi::Env& env, const alloy::Error& error);
 [[noreturn]] void throw_usage(const Napi::Env& env, const std::string& message);
 
+// For constructors: runs body; an engine error, an allocation failure or a thread that
+// cannot start ("creating `what`") becomes the JS error of its kind.
+void construct_or_throw(const Napi::Env& env, const char* what, const std::function<void()>& body);
+
 }  // namespace alloy_addon

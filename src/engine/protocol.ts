@@ -5,7 +5,7 @@
 // compares it on both sides. Errors are JSON-RPC errors whose `data.kind` is the stable kind.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-import type { EngineStats, LoadPhase } from './native';
+import type { EngineStats, LoadPhase, SamplerOptions } from './native';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -87,16 +87,8 @@ export interface TokenizeResult {
 
 // ---- generation -------------------------------------------------------------------------
 
-/** Sampling (defaults: greedy temp 0, topK 40, topP 0.95, minP 0.05, no repeat penalty, repeatLastN 64, seed 0). */
-export interface SamplingParams {
-  temp?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  repeatLastN?: number;
-  seed?: number;
-}
+/** Sampling, as the engine takes it (defaults: greedy temp 0, topK 40, topP 0.95, minP 0.05, no repeat penalty, repeatLastN 64, seed 0). */
+export type SamplingParams = SamplerOptions;
 
 /** Fields complete and chat share. `requestId` is chosen by the client, unique among its running requests. */
 export interface GenerationParams {
