@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--quick] [--threads N] [--only forward|tokenizer|ipc]`: measures our
+// `npm run bench [-- --json] [--quick] [--threads N] [--only forward|tokenizer|ipc|typing]`: measures our
 // engine against llama.cpp (node-llama-cpp, CPU) on the same files, in the same run,
 // alternating engines; prints per-engine figures and ratios ours/llama.cpp. Only ratios from
 // one run mean anything on a shared machine: a round whose ratio strays more than 25 % from
@@ -11,12 +11,17 @@
 //   tokenizer.<vocab>.tokenize_mb_s, .vocab_load_ms                   see bench/tokenizer.mjs
 //   ipc.ipc_overhead_ms, ipc.cancel_ms (+ decode_step_ms, ...)        see bench/ipc.mjs
 //     through the engine host process (dist/engine-host.js) and the client
+//   typing.ours / .llama_cpp: p50_ms, p95_ms, requests_per_keystroke,  see bench/typing.mjs
+//     cache_hit_rate, typed_ahead_hit_rate, tokens_evaluated_per_request; typing.ratio_p50,
+//     .ratio_p95: a keystroke trace replayed through the completion session and the engine
+//     host, and through llama.cpp with llama.vscode's request pattern
 // With --json the last stdout line is one JSON object (progress goes to stderr).
 //
 // Environment: ALLOY_BENCH_ROUNDS (forward rounds, default 3; tokenizer rounds default 5),
 // ALLOY_BENCH_THREADS, ALLOY_BENCH_BUDGET_S (forward time budget, default 480),
 // ALLOY_BENCH_WORKER_TIMEOUT_S (one engine run, default 240), ALLOY_BENCH_CACHE,
-// ALLOY_ADDON_PATH (default build/Release/alloy.node), ALLOY_SHARED_MODELS.
+// ALLOY_ADDON_PATH (default build/Release/alloy.node), ALLOY_SHARED_MODELS,
+// ALLOY_BENCH_TYPING_BACKLOG_S (llama.cpp's in-order backlog after the typing trace, default 90).
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +31,7 @@ import { benchForward } from './bench/forward.mjs';
 import { benchIpc } from './bench/ipc.mjs';
 import { ensureBenchModel, modelSummary } from './bench/model.mjs';
 import { benchTokenizer } from './bench/tokenizer.mjs';
+import { benchTyping } from './bench/typing.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -39,7 +45,7 @@ function option(name) {
 }
 
 const only = option('--only');
-const SECTIONS = ['forward', 'tokenizer', 'ipc'];
+const SECTIONS = ['forward', 'tokenizer', 'ipc', 'typing'];
 if (only !== undefined && !SECTIONS.includes(only)) {
   console.error(`bench: --only must be one of ${SECTIONS.join(', ')}; got '${only}'`);
   process.exit(2);
@@ -85,6 +91,10 @@ if (runs('ipc')) {
     quick,
     log,
   });
+}
+
+if (runs('typing')) {
+  out.typing = await benchTyping({ root, addon, sharedModels, threads, quick, log });
 }
 
 if (json) console.log(JSON.stringify(out));

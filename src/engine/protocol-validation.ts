@@ -188,13 +188,14 @@ function chunk(value: unknown, path: string): ContextChunk {
 }
 
 function complete(value: unknown): CompleteParams {
-  const f = new Fields(value, '', [...GENERATION_FIELDS, 'prefix', 'suffix', 'chunks', 'filePath', 'repoName']);
+  const f = new Fields(value, '', [...GENERATION_FIELDS, 'prefix', 'suffix', 'chunks', 'filePath', 'repoName', 'speculative']);
   return withOptional<CompleteParams>(
     { ...generation(f), prefix: f.string('prefix'), suffix: f.string('suffix') },
     {
       chunks: f.has('chunks') ? f.array('chunks', MAX_CHUNKS, chunk) : undefined,
       filePath: f.optString('filePath', 4096),
       repoName: f.optString('repoName', 4096),
+      speculative: f.optBoolean('speculative'),
     },
   );
 }

@@ -117,6 +117,11 @@ export interface CompleteParams extends GenerationParams {
   chunks?: ContextChunk[];
   filePath?: string;
   repoName?: string;
+  /**
+   * A guess made ahead of the user (the suggestion after the one shown): runs in the
+   * 'speculative' slot, so it neither supersedes nor evicts the live completion's cache.
+   */
+  speculative?: boolean;
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant';
@@ -323,4 +328,4 @@ export const Notifications = {
 } as const;
 
 /** The KV slot each generation method runs in. */
-export const SLOT_OF = { complete: 'completion', chat: 'chat' } as const;
+export const SLOT_OF = { complete: 'completion', speculative: 'speculative', chat: 'chat' } as const;

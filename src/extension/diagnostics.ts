@@ -2,7 +2,7 @@
 import type { InitializeResult } from '../engine/protocol';
 
 export type EngineStatus =
-  | { ok: true; protocolVersion: number; engineVersion: string; cpuFeatures: string[] }
+  | { ok: true; protocolVersion: number; engineVersion: string; cpuFeatures: string[]; pid: number }
   | { ok: false; error: string };
 
 export interface Diagnostics {
@@ -13,7 +13,7 @@ export interface Diagnostics {
 }
 
 export function engineStatusFromInitialize(init: InitializeResult): EngineStatus {
-  return { ok: true, protocolVersion: init.protocolVersion, engineVersion: init.engineVersion, cpuFeatures: init.simd };
+  return { ok: true, protocolVersion: init.protocolVersion, engineVersion: init.engineVersion, cpuFeatures: init.simd, pid: init.pid };
 }
 
 export function formatDiagnostics(d: Diagnostics): string {

@@ -1,35 +1,118 @@
-// VS Code wiring only: owns the engine client and registers the commands.
+// VS Code wiring only: settings, the engine controller, inline completions, the status bar
+// and the commands. Logic that can be pure lives in modules without a vscode import.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
-import { EngineClient } from '../engine/client';
+import { EngineError } from '../engine/client';
+import { CompletionFeature } from './completion-feature';
 import { engineStatusFromInitialize, formatDiagnostics, type Diagnostics } from './diagnostics';
+import { EngineController, type EngineStatus } from './engine-controller';
+import { readSettings, SETTINGS_SECTION } from './settings';
+import type { AlloySettings } from './settings-schema';
+import { STATUS_MENU_COMMAND, StatusBar } from './status-bar';
+import type { StatusInput } from './status-view';
 
-let engine: EngineClient | undefined;
+/** What `alloy.completionStats` returns (integration tests read it). */
+export interface CompletionStatsSnapshot {
+  state: string | undefined;
+  session: CompletionFeature['stats'];
+  last: CompletionFeature['lastSuggestion'];
+}
+
+let controller: EngineController | undefined;
+
+/** Once per model file: a model without FIM tokens completes from the text before the cursor only. */
+function noticeIfNoFim(context: vscode.ExtensionContext, engine: EngineController): void {
+  const model = engine.model;
+  if (!model || model.fim) return;
+  const key = `alloy.noFimNotice:${model.path}`;
+  if (context.globalState.get<boolean>(key)) return;
+  void context.globalState.update(key, true);
+  void vscode.window.showInformationMessage(
+    `Alloy: ${path.basename(model.path)} has no fill-in-the-middle tokens, so completions only see the text before the cursor. ` +
+      'For suffix-aware completion use a FIM model such as Qwen2.5-Coder (base, e.g. 1.5B Q8_0).',
+  );
+}
 
 export function activate(context: vscode.ExtensionContext): void {
-  const output = vscode.window.createOutputChannel('Alloy');
+  const output = vscode.window.createOutputChannel('Alloy', { log: true });
   const extensionVersion = String((context.extension.packageJSON as { version?: unknown }).version ?? 'unknown');
-  engine = new EngineClient({
+  let settings: AlloySettings = readSettings(output);
+  const statusBar = new StatusBar();
+  const status: StatusInput = { status: { kind: 'no-model' }, completionsEnabled: settings.completions.enabled, activity: 'idle', last: undefined };
+  const render = (): void => statusBar.render({ ...status, completionsEnabled: settings.completions.enabled });
+  const reportedErrors = new Set<string>();
+
+  const engineController = new EngineController({
     hostScript: path.join(context.extensionPath, 'dist', 'engine-host.js'),
-    clientName: `alloy-vscode ${extensionVersion}`,
-    onLog: (line) => output.appendLine(`[engine] ${line}`),
-    onStateChange: (state, lastError) =>
-      output.appendLine(`[engine] state: ${state}${state === 'failed' && lastError ? ` (${lastError.kind}: ${lastError.message})` : ''}`),
+    log: (line) => output.info(line),
+    onStatus: (s: EngineStatus) => {
+      status.status = s;
+      if (s.kind !== 'ready') feature.modelChanged();
+      if (s.kind === 'ready') {
+        reportedErrors.clear();
+        noticeIfNoFim(context, engineController);
+      }
+      render();
+    },
   });
-  const client = engine;
+  controller = engineController;
+  const feature = new CompletionFeature(engineController, () => settings, {
+    onActivity: (activity) => {
+      status.activity = activity;
+      render();
+    },
+    onFigures: (figures) => {
+      status.last = figures;
+      render();
+    },
+    // Errors go to the log (once per kind until the engine is ready again) and the status bar, never a modal.
+    onError: (error) => {
+      const kind = error instanceof EngineError ? error.kind : 'internal';
+      if (reportedErrors.has(kind)) return;
+      reportedErrors.add(kind);
+      output.error(`completion failed: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  });
+  render();
+  void engineController.apply(settings);
+
   context.subscriptions.push(
     output,
-    { dispose: () => client.dispose() },
+    statusBar,
+    feature,
+    { dispose: () => engineController.dispose() },
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration(SETTINGS_SECTION)) return;
+      settings = readSettings(output);
+      feature.settingsChanged();
+      render();
+      void engineController.apply(settings);
+    }),
+    vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => StatusBar.showMenu(settings.completions.enabled)),
+    vscode.commands.registerCommand('alloy.toggleCompletions', () =>
+      vscode.workspace.getConfiguration(SETTINGS_SECTION).update('completions.enabled', !settings.completions.enabled, vscode.ConfigurationTarget.Global),
+    ),
+    vscode.commands.registerCommand('alloy.loadModel', async () => {
+      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Load a GGUF model' });
+      const file = picked?.[0];
+      if (!file) return;
+      await vscode.workspace.getConfiguration(SETTINGS_SECTION).update('model.path', file.fsPath, vscode.ConfigurationTarget.Global);
+      const now = engineController.current;
+      if (now.kind === 'error') void vscode.window.showErrorMessage(`Alloy: ${now.message}`);
+    }),
+    vscode.commands.registerCommand('alloy.restartEngine', () => engineController.restart(settings)),
+    vscode.commands.registerCommand('alloy.showLogs', () => output.show(true)),
+    vscode.commands.registerCommand('alloy.completionStats', (): CompletionStatsSnapshot => ({ state: statusBar.state, session: feature.stats, last: feature.lastSuggestion })),
     vscode.commands.registerCommand('alloy.showDiagnostics', async (): Promise<Diagnostics> => {
-      let status: Diagnostics['engine'];
+      let engine: Diagnostics['engine'];
       try {
-        status = engineStatusFromInitialize(await client.start());
+        engine = engineStatusFromInitialize(await engineController.client.start());
       } catch (e) {
-        status = { ok: false, error: e instanceof Error ? e.message : String(e) };
+        engine = { ok: false, error: e instanceof Error ? e.message : String(e) };
       }
-      const diagnostics: Diagnostics = { extensionVersion, platform: process.platform, arch: process.arch, engine: status };
-      output.appendLine(formatDiagnostics(diagnostics));
+      const diagnostics: Diagnostics = { extensionVersion, platform: process.platform, arch: process.arch, engine };
+      output.info(formatDiagnostics(diagnostics));
       output.show(true);
       return diagnostics;
     }),
@@ -37,6 +120,6 @@ export function activate(context: vscode.ExtensionContext): void {
 }
 
 export function deactivate(): void {
-  engine?.dispose();
-  engine = undefined;
+  controller?.dispose();
+  controller = undefined;
 }

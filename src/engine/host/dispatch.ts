@@ -146,7 +146,8 @@ export class EngineHost {
   private complete(params: CompleteParams): Promise<GenerationResult> {
     const { model, engine, info } = this.session.current();
     const tokens = completionPrompt(model, info.contextSize, params);
-    return this.counted(this.generations.run(engine, params.requestId, { slot: SLOT_OF.complete, tokens, params }));
+    const slot = params.speculative === true ? SLOT_OF.speculative : SLOT_OF.complete;
+    return this.counted(this.generations.run(engine, params.requestId, { slot, tokens, params }));
   }
 
   private chat(params: ChatParams): Promise<GenerationResult> {

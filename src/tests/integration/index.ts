@@ -30,6 +30,7 @@ interface SuiteFile {
 
 const SUITE_FILES: readonly SuiteFile[] = [
   { name: 'activation.test', load: () => import('./activation.test') },
+  { name: 'completion.test', load: () => import('./completion.test') },
 ];
 
 type TestState = 'passed' | 'failed' | 'skipped';

@@ -16,6 +16,8 @@
 //   ALLOY_TEST_ARTIFACTS           folder for failure screenshots + logs
 //                                  (default .vscode-test/integration-failures)
 //   ALLOY_INTEGRATION_TIMEOUT_MS   whole-run limit (default 180000)
+//   ALLOY_TEST_SCREENSHOTS         folder for the screenshots tests ask for (ghost text, …)
+//                                  (default .vscode-test/screenshots)
 //   ALLOY_TEST_FAIL=1              one assertion fails on purpose (checks the failure path)
 //   VSCODE_TEST_KEEP=1             keep the temporary user-data/extensions folders
 //   ALLOY_CODE_SERVER_BIN, CHROMIUM_PATH (default /usr/bin/chromium)   binaries to use
@@ -38,6 +40,9 @@ const TESTS_INDEX = path.join(PROJECT_ROOT, 'dist', 'tests', 'integration', 'ind
 const WORKSPACE = path.join(PROJECT_ROOT, 'src', 'tests', 'integration', 'workspace');
 const ARTIFACTS_DIR = path.resolve(process.env.ALLOY_TEST_ARTIFACTS ||
   path.join(PROJECT_ROOT, '.vscode-test', 'integration-failures'));
+const SCREENSHOTS_DIR = path.resolve(process.env.ALLOY_TEST_SCREENSHOTS ||
+  path.join(PROJECT_ROOT, '.vscode-test', 'screenshots'));
+const SHARED_MODELS = path.resolve(process.env.ALLOY_SHARED_MODELS || path.join(PROJECT_ROOT, '..', 'shared', 'models'));
 const TIMEOUT_MS = Number(process.env.ALLOY_INTEGRATION_TIMEOUT_MS) || 180_000;
 const RESULTS_FILE = process.env.ALLOY_TEST_RESULTS ? path.resolve(process.env.ALLOY_TEST_RESULTS) : undefined;
 const ROUTE = process.env.VSCODE_TEST_RUNNER || 'auto';
@@ -217,14 +222,58 @@ function answerScreenshotRequests(page, dir) {
   return { stop: async () => { clearInterval(timer); await busy; } };
 }
 
+/**
+ * The tests' hands on the code-server route (ALLOY_TEST_DRIVER, a folder): a test writes
+ * <n>.json - {kind: 'type', text, delayMs} | {kind: 'press', key} | {kind: 'screenshot', name} -
+ * and waits for <n>.done (or <n>.error holding the reason). Keys go through Chromium's
+ * keyboard into the focused workbench, exactly like a person typing.
+ */
+function answerDriverRequests(page, dir) {
+  const answered = new Set();
+  let busy = Promise.resolve();
+  const perform = async (request) => {
+    switch (request.kind) {
+      case 'type': await page.keyboard.type(String(request.text), { delay: Number(request.delayMs) || 0 }); return;
+      case 'press': await page.keyboard.press(String(request.key)); return;
+      case 'screenshot': {
+        fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+        const file = path.join(SCREENSHOTS_DIR, `${String(request.name).replace(/[^\w.-]/g, '_')}.png`);
+        await page.screenshot({ path: file, timeout: 10_000 });
+        log(`screenshot: ${file}`);
+        return;
+      }
+      default: throw new Error(`unknown driver request ${JSON.stringify(request)}`);
+    }
+  };
+  const poll = () => {
+    for (const name of fs.readdirSync(dir)) {
+      const n = /^(\d+)\.json$/.exec(name)?.[1];
+      if (!n || answered.has(n)) continue;
+      answered.add(n);
+      busy = busy.then(async () => {
+        try {
+          await perform(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')));
+          fs.writeFileSync(path.join(dir, `${n}.done`), '');
+        } catch (error) {
+          fs.writeFileSync(path.join(dir, `${n}.error`), error instanceof Error ? error.message : String(error));
+        }
+      });
+    }
+  };
+  const timer = setInterval(poll, 20);
+  return { stop: async () => { clearInterval(timer); await busy; } };
+}
+
 async function runInCodeServer(stop, tmp, testsEnv) {
   const started = Date.now();
   writeUserSettings(path.join(tmp, 'user-data'));
   const screenshotRequests = path.join(tmp, 'screenshot-requests');
   fs.mkdirSync(screenshotRequests);
+  const driverRequests = path.join(tmp, 'driver-requests');
+  fs.mkdirSync(driverRequests);
   const server = await startCodeServer({
     bin: requireCodeServer(), stateDir: tmp,
-    env: serverEnvironment({ ...testsEnv, ALLOY_TEST_SCREENSHOT_REQUESTS: screenshotRequests }),
+    env: serverEnvironment({ ...testsEnv, ALLOY_TEST_SCREENSHOT_REQUESTS: screenshotRequests, ALLOY_TEST_DRIVER: driverRequests }),
     onLine: (_stream, line) => { if (!SERVER_NOISE.test(line)) console.log(`[server] ${line}`); },
   });
   let browser;
@@ -250,9 +299,11 @@ async function runInCodeServer(stop, tmp, testsEnv) {
     log(`opening the workbench: ${url}`);
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     const screenshots = answerScreenshotRequests(page, screenshotRequests);
+    const driver = answerDriverRequests(page, driverRequests);
     const result = await Promise.race([finished, stop.stopped]);
     settled = true;
     await screenshots.stop();
+    await driver.stop();
     if (result.code !== 0 && result.code !== EXIT_INTERRUPTED) {
       await saveScreenshot(page, 'at-exit');
       saveWorkbenchLogs(result.logs);
@@ -285,7 +336,8 @@ async function main() {
     if (!fs.existsSync(file)) throw new Error(`${path.relative(PROJECT_ROOT, file)} missing: run \`npm run build\` first`);
   }
   log(`failure screenshots and logs go to ${ARTIFACTS_DIR}`);
-  const testsEnv = RESULTS_FILE ? { ALLOY_TEST_RESULTS: RESULTS_FILE } : {};
+  log(`screenshots the tests take go to ${SCREENSHOTS_DIR}`);
+  const testsEnv = { ALLOY_SHARED_MODELS: SHARED_MODELS, ...(RESULTS_FILE ? { ALLOY_TEST_RESULTS: RESULTS_FILE } : {}) };
   const stop = createStopSignal();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alloy-vscode-test-'));
   let code;

@@ -1,0 +1,172 @@
+/// <reference types="mocha" />
+// Inline completions in a real VS Code with a tiny FIM model (../shared/models): keystrokes
+// typed into an editor produce ghost text equal to the engine's greedy FIM output for that
+// context (checked by accepting it with Tab); Escape dismisses it; typing the first
+// characters of a suggestion keeps it without a new engine request; a killed engine shows an
+// error state and recovers. A screenshot of the ghost text is saved (code-server route).
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+import { EngineClient } from '../../engine/client';
+import type { Diagnostics } from '../../extension/diagnostics';
+import type { CompletionStatsSnapshot } from '../../extension/extension';
+import { shapeSuggestion } from '../../extension/completion/quality-rules';
+import { documentContext } from '../../extension/inline-provider';
+import { parseSettings } from '../../extension/settings-schema';
+import { pressKey, screenshot, typeKeys } from './driver';
+
+const MODEL = path.join(process.env['ALLOY_SHARED_MODELS'] ?? '', 'tiny-qwen2-dscoder-s1-Q8_0.gguf');
+const WAIT_MS = 20_000;
+const SETTINGS: Record<string, unknown> = {
+  'model.path': MODEL,
+  'completions.maxTokens': 12,
+  'completions.maxLines': 1,
+  'completions.extraContext.chars': 0,
+  'completions.speculative': false,
+};
+
+async function stats(): Promise<CompletionStatsSnapshot> {
+  return vscode.commands.executeCommand<CompletionStatsSnapshot>('alloy.completionStats');
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stats: ${JSON.stringify(await stats())}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits until the provider has returned a suggestion after `count` earlier ones. */
+async function nextSuggestion(count: number): Promise<CompletionStatsSnapshot['last']> {
+  return waitFor('a suggestion', async () => {
+    const s = await stats();
+    return s.last.count > count ? s.last : undefined;
+  });
+}
+
+function engineRequests(s: CompletionStatsSnapshot): number {
+  return (s.session?.engineRequests ?? 0) - (s.session?.speculativeRequests ?? 0);
+}
+
+suite('Inline completions', () => {
+  let editor: vscode.TextEditor;
+  let oracle: EngineClient;
+
+  suiteSetup(async function () {
+    this.timeout(60_000);
+    const extension = vscode.extensions.getExtension('alloy.alloy');
+    assert.ok(extension);
+    await extension.activate();
+    const config = vscode.workspace.getConfiguration('alloy');
+    for (const [key, value] of Object.entries(SETTINGS)) await config.update(key, value, vscode.ConfigurationTarget.Global);
+    await waitFor('the model to be ready', async () => ((await stats()).state === 'ready' ? true : undefined));
+    oracle = new EngineClient({ hostScript: path.join(extension.extensionPath, 'dist', 'engine-host.js'), clientName: 'integration-oracle' });
+    await oracle.loadModel({ path: MODEL, threads: 1 });
+  });
+
+  suiteTeardown(async () => {
+    oracle?.dispose();
+    const config = vscode.workspace.getConfiguration('alloy');
+    for (const key of Object.keys(SETTINGS)) await config.update(key, undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  setup(async () => {
+    const document = await vscode.workspace.openTextDocument({ language: 'python', content: 'import math\n\n\n' });
+    editor = await vscode.window.showTextDocument(document, { preview: false });
+    editor.selection = new vscode.Selection(2, 0, 2, 0);
+    // The selection reaches the workbench asynchronously: type only once it is there.
+    await new Promise((r) => setTimeout(r, 500));
+  });
+
+  teardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  /** The cursor's line as it will be once `text` is inserted at the cursor (auto-closed brackets stay after it). */
+  function lineWithInsert(text: string): string {
+    const line = editor.document.lineAt(editor.selection.active.line).text;
+    const at = editor.selection.active.character;
+    return line.slice(0, at) + text + line.slice(at);
+  }
+
+  /** Presses Tab and waits for the cursor's line to become `expected`. */
+  async function acceptAndExpect(expected: string): Promise<void> {
+    const lineNo = editor.selection.active.line;
+    await pressKey('Tab');
+    await waitFor(`Tab to make the line "${expected}"`, async () => (editor.document.lineAt(lineNo).text === expected ? true : undefined));
+  }
+
+  /** The engine's greedy FIM output for the editor's current context, shaped as the provider shapes it. */
+  async function expectedSuggestion(): Promise<string | null> {
+    const config = vscode.workspace.getConfiguration('alloy');
+    const { settings } = parseSettings((key) => config.get(key));
+    const ctx = documentContext(editor.document, editor.selection.active, settings);
+    const result = await oracle.complete({
+      prefix: ctx.prefix,
+      suffix: ctx.suffix,
+      chunks: [],
+      filePath: ctx.filePath,
+      maxTokens: settings.completions.maxTokens,
+      timeBudgetMs: settings.completions.timeBudgetMs,
+    }).result;
+    return shapeSuggestion(result.text, ctx, { maxLines: settings.completions.maxLines });
+  }
+
+  test('typing produces ghost text equal to the greedy FIM output, and Tab inserts it', async () => {
+    const before = (await stats()).last.count;
+    await typeKeys('def area(r');
+    const shown = await nextSuggestion(before);
+    await new Promise((r) => setTimeout(r, 300)); // let VS Code render it
+    const expected = await expectedSuggestion();
+    assert.equal(shown.text, expected, 'the suggestion differs from the engine greedy output for this context');
+    await screenshot('ghost-text');
+    assert.ok(editor.document.lineAt(2).text.startsWith('def area(r'), `typed text missing: ${editor.document.lineAt(2).text}`);
+    await acceptAndExpect(lineWithInsert(shown.text));
+  });
+
+  test('Escape dismisses the suggestion', async () => {
+    const before = (await stats()).last.count;
+    await typeKeys('x = math.');
+    const shown = await nextSuggestion(before);
+    await new Promise((r) => setTimeout(r, 300));
+    await pressKey('Escape');
+    await new Promise((r) => setTimeout(r, 300));
+    await pressKey('Tab');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!editor.document.lineAt(2).text.includes(shown.text), `Tab after Escape still inserted "${shown.text}"`);
+  });
+
+  test('typing the start of a suggestion keeps the rest without a new engine request', async () => {
+    const before = (await stats()).last.count;
+    await typeKeys('def volume(h');
+    const shown = await nextSuggestion(before);
+    assert.ok(shown.text.length >= 2, `need a suggestion of 2+ characters to type into, got "${shown.text}"`);
+    const requests = engineRequests(await stats());
+    await typeKeys(shown.text.slice(0, 1));
+    const kept = await nextSuggestion(before + 1);
+    assert.equal(kept.source, 'typed-ahead');
+    assert.equal(kept.text, shown.text.slice(1));
+    assert.equal(engineRequests(await stats()), requests, 'typing into the suggestion sent a new engine request');
+    await acceptAndExpect(lineWithInsert(kept.text));
+    assert.ok(editor.document.lineAt(2).text.startsWith(`def volume(h${shown.text}`));
+  });
+
+  test('a killed engine shows an error state, then recovers and completes again', async function () {
+    this.timeout(60_000);
+    const diagnostics = await vscode.commands.executeCommand<Diagnostics>('alloy.showDiagnostics');
+    assert.ok(diagnostics.engine.ok, 'the engine is not running');
+    process.kill(diagnostics.engine.pid, 'SIGKILL');
+    await waitFor('the error state', async () => {
+      const state = (await stats()).state;
+      return state === 'restarting' || state === 'error' ? state : undefined;
+    });
+    await waitFor('the engine to recover', async () => ((await stats()).state === 'ready' ? true : undefined));
+    const before = (await stats()).last.count;
+    await typeKeys('y = 2');
+    await nextSuggestion(before);
+  });
+});
