@@ -1,6 +1,7 @@
 #include "generation.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace alloy {
 
@@ -61,6 +62,23 @@ bool GenerationJob::cancel(StopReason why) {
   return true;
 }
 
+void GenerationJob::supersede(const std::vector<int32_t>& next_prompt) {
+  const size_t end = evaluating_end_.load(std::memory_order_acquire);
+  const bool chunk_is_shared = end > 0 && end <= next_prompt.size() &&
+                               std::equal(request_.prompt.begin(), request_.prompt.begin() + static_cast<std::ptrdiff_t>(end),
+                                          next_prompt.begin());
+  if (!chunk_is_shared) {
+    cancel(StopReason::superseded);
+    return;
+  }
+  bool expected = false;
+  if (!stop_after_step_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) return;
+  if (cancel_flag_.load(std::memory_order_acquire)) return;  // an earlier cancel() decides the reason
+  cancel_reason_.store(static_cast<int>(StopReason::superseded), std::memory_order_relaxed);
+  cancel_at_ns_.store(ticks(Clock::now()), std::memory_order_relaxed);
+  stop_after_step_.store(true, std::memory_order_release);
+}
+
 StopReason GenerationJob::interruption_reason() const {
   if (cancel_requested()) return static_cast<StopReason>(cancel_reason_.load(std::memory_order_relaxed));
   return StopReason::time_budget;
@@ -99,8 +117,17 @@ bool GenerationJob::step_prompt(Slot& slot, ForwardPass& forward, int prompt_chu
   const size_t count = std::min(remaining, static_cast<size_t>(std::max(prompt_chunk, 1)));
   const bool last = count == remaining;
   const int32_t* chunk = request_.prompt.data() + next_prompt_;
-  const FlagOrDeadline interrupter(cancel_flag_, deadline_);
-  forward.eval(*slot.cache, chunk, static_cast<int>(count), false, last ? logits_.data() : nullptr, &interrupter);
+  // Only a cancel interrupts a prompt chunk: a chunk that finishes stays in the slot, so the
+  // time budget is checked between chunks (they are small) rather than inside one.
+  const FlagOrDeadline interrupter(cancel_flag_, Clock::time_point::max());
+  evaluating_end_.store(next_prompt_ + count, std::memory_order_release);
+  try {
+    forward.eval(*slot.cache, chunk, static_cast<int>(count), false, last ? logits_.data() : nullptr, &interrupter);
+  } catch (...) {
+    evaluating_end_.store(0, std::memory_order_release);
+    throw;
+  }
+  evaluating_end_.store(0, std::memory_order_release);
   slot.tokens.insert(slot.tokens.end(), chunk, chunk + count);
   next_prompt_ += count;
   summary_.n_evaluated += static_cast<int>(count);

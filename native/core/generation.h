@@ -75,12 +75,19 @@ class GenerationJob {
 
   uint64_t id() const { return id_; }
   const std::string& slot_name() const { return request_.slot; }
+  const std::vector<int32_t>& prompt() const { return request_.prompt; }
   bool finished() const { return finished_; }
 
   // Any thread. `why` is cancelled or superseded; the first call wins. Returns false when a
-  // cancel was already requested.
+  // cancel was already requested. Interrupts the evaluation in flight at its next layer.
   bool cancel(StopReason why);
-  bool cancel_requested() const { return cancel_flag_.load(std::memory_order_acquire); }
+  // Any thread: a newer request on the slot replaces this one. When the prompt chunk being
+  // evaluated is also a prefix of `next_prompt`, the chunk is allowed to finish (it stays in
+  // the slot for the next request to reuse) and the job ends after it; otherwise as cancel().
+  void supersede(const std::vector<int32_t>& next_prompt);
+  bool cancel_requested() const {
+    return cancel_flag_.load(std::memory_order_acquire) || stop_after_step_.load(std::memory_order_acquire);
+  }
 
   // Worker thread: one unit of work on `slot` (one prompt chunk of at most prompt_chunk
   // tokens, or one generated token). Sends on_done and returns true when the job finished.
@@ -117,7 +124,9 @@ class GenerationJob {
   Clock::time_point submitted_;
   Clock::time_point started_;
   Clock::time_point deadline_;
-  std::atomic<bool> cancel_flag_{false};
+  std::atomic<bool> cancel_flag_{false};      // interrupts the evaluation in flight
+  std::atomic<bool> stop_after_step_{false};  // ends the job once the current step is done
+  std::atomic<size_t> evaluating_end_{0};     // prompt index after the chunk in flight; 0: none
   std::atomic<int> cancel_reason_{static_cast<int>(StopReason::cancelled)};
   std::atomic<int64_t> cancel_at_ns_{0};  // Clock ticks of the cancel call (nanoseconds)
 };

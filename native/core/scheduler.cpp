@@ -78,7 +78,7 @@ uint64_t Scheduler::submit(GenerationRequest request, std::unique_ptr<Generation
   const uint64_t id = next_id_++;
   auto job = std::make_unique<GenerationJob>(id, std::move(request), std::move(sink), tokenizer_, n_vocab);
   for (Entry& e : jobs_) {
-    if (e.job->slot_name() == job->slot_name()) e.job->cancel(StopReason::superseded);
+    if (e.job->slot_name() == job->slot_name()) e.job->supersede(job->prompt());
   }
   jobs_.push_back(Entry{std::move(job), nullptr});
   wake_.notify_one();
@@ -175,7 +175,7 @@ void Scheduler::run() {
       }
     }
     Slot* slot = entry.slot;
-    const int chunk = jobs_.size() > 1 ? std::min(params_.n_batch, kSharedPromptChunk) : params_.n_batch;
+    const int chunk = std::min(params_.n_batch, jobs_.size() > 1 ? kSharedPromptChunk : kPromptChunk);
     lock.unlock();
     const bool done = step(*job, *slot, chunk);
     lock.lock();

@@ -25,7 +25,7 @@ namespace alloy {
 struct SchedulerParams {
   int n_ctx = 2048;      // positions of each slot
   int n_threads = 1;
-  int n_batch = 512;     // prompt tokens per step when a request runs alone (capped at n_ctx)
+  int n_batch = 512;     // the most tokens evaluated at once (capped at n_ctx)
   KvType kv_type = KvType::f16;
   size_t kv_budget_bytes = 0;  // 0: room for kDefaultSlots slots
 };
@@ -43,8 +43,14 @@ class Scheduler {
  public:
   // Slots the default KV budget holds: completion, chat and speculative work.
   static constexpr int kDefaultSlots = 3;
-  // Prompt tokens per step while other requests wait, so none waits behind a long prompt.
-  static constexpr int kSharedPromptChunk = 64;
+  // Prompt tokens per step. Each step's tokens stay in the slot even when the request is
+  // then superseded, so the next request on the slot (the next keystroke) reuses them; small
+  // steps keep the time budget (checked between steps) and other requests' turns close.
+  // DEBT: a fixed size; with batched matrix-matrix kernels (CPU speed issue) it should follow
+  // a time target per step instead.
+  static constexpr int kPromptChunk = 32;
+  // Prompt tokens per step while other requests wait.
+  static constexpr int kSharedPromptChunk = 32;
 
   // The model and tokenizer must outlive the scheduler. Throws Error(invalid_argument) for
   // bad parameters, Error(out_of_memory) when no slot fits the KV budget.

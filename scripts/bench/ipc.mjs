@@ -9,11 +9,10 @@
 //                    decode_step_ms is that model's time per generated token in the same run
 //                    (target: cancel_ms <= decode_step_ms). engine_cancel_ms_p95 is the
 //                    engine's own share (cancel call to stop, from the result's timings).
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { median, round3 } from './stats.mjs';
+import { bundleModules } from './typing-bundle.mjs';
 
 const FIM_PREFIX = 'import os\n\ndef list_python_files(root):\n    """Every .py file under root."""\n    out = []\n    for dirpath, _, names in os.walk(root):\n';
 const FIM_SUFFIX = '\n    return sorted(out)\n';
@@ -25,25 +24,9 @@ function percentile(xs, p) {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
-// The client and prompt builder are TypeScript: bundle them for this script (not shipped).
-async function loadClientModules(root) {
-  const esbuild = await import('esbuild');
-  const outfile = path.join(root, 'build', 'bench', 'engine-client.cjs');
-  mkdirSync(path.dirname(outfile), { recursive: true });
-  await esbuild.build({
-    stdin: {
-      contents: "export { EngineClient } from './src/engine/client'; export { buildFimPrompt } from './src/engine/fim-prompt';",
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile,
-    logLevel: 'error',
-  });
-  return createRequire(import.meta.url)(outfile);
+// The client and prompt builder are TypeScript: bundled for this script (not shipped).
+function loadClientModules(root) {
+  return bundleModules(root, 'engine-client', "export { EngineClient } from './src/engine/client'; export { buildFimPrompt } from './src/engine/fim-prompt';");
 }
 
 function directFirstToken(engine, tokens) {

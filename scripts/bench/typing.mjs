@@ -42,10 +42,6 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'typing-l
 const MAX_TOKENS = 16;
 /** What the host picks for this model when the contextSize setting is 0 (its default). */
 const CONTEXT_SIZE = 4096;
-// DEBT: these mirror CACHE_SIZE and RING_* in src/extension/completion-feature.ts, which imports
-// vscode and cannot be bundled here; moving them to a vscode-free module removes the copy.
-const CACHE_SIZE = 256;
-const RING_OPTIONS = { maxChunks: 16, chunkLines: 32, similarityThreshold: 0.9 };
 /** Both engines evaluate this once before the replay (page faults, first-use allocations). */
 const WARMUP = { prefix: 'def greet(name):\n    ', suffix: '\n', chunks: [], filePath: 'warmup.py', maxTokens: MAX_TOKENS };
 const DISTURBED_FOREIGN_CPU = 0.1;
@@ -53,18 +49,12 @@ const DISTURBED_FOREIGN_CPU = 0.1;
 const QWEN25_VOCAB_SOURCE = 'tiny-qwen2-e64-qwen25vocab-tied-s1-Q8_0.gguf';
 const BACKLOG_BUDGET_S = Number(process.env.ALLOY_BENCH_TYPING_BACKLOG_S) || undefined;
 
+/** The extension's defaults (session-defaults.ts), generation capped at MAX_TOKENS. */
 function sessionSetup(modules) {
-  const c = modules.parseSettings(() => undefined).settings.completions;
+  const settings = modules.parseSettings(() => undefined).settings;
+  const c = settings.completions;
   return {
-    sessionOptions: {
-      maxTokens: MAX_TOKENS,
-      maxLines: c.maxLines,
-      timeBudgetMs: c.timeBudgetMs,
-      debounceMaxMs: c.debounceMaxMs,
-      cacheSize: CACHE_SIZE,
-      speculative: c.speculative,
-      extraContextChars: c.extraContextChars,
-    },
+    sessionOptions: { ...modules.sessionOptions(settings), maxTokens: MAX_TOKENS },
     window: { prefixLines: c.prefixLines, suffixLines: c.suffixLines },
   };
 }
@@ -74,7 +64,7 @@ function llamaRequests({ modules, addon, modelFile, trace, window, extraContextC
   const model = new addon.Model(modelFile);
   try {
     const prompt = (request) => Array.from(modules.completionPrompt(model, CONTEXT_SIZE, request));
-    const editor = new EditorSimulation(trace, { modules, window, ring: new modules.ContextRing(RING_OPTIONS) });
+    const editor = new EditorSimulation(trace, { modules, window, ring: new modules.ContextRing(modules.RING_OPTIONS) });
     const requests = trace.keystrokes.map((key, k) => {
       const ctx = editor.type(k);
       const request = { prefix: ctx.prefix, suffix: ctx.suffix, chunks: editor.chunksFor(ctx, extraContextChars), filePath: ctx.filePath, maxTokens: MAX_TOKENS };
@@ -194,7 +184,7 @@ export async function benchTyping({ root, addon, sharedModels, threads, quick, l
 
   let ours;
   try {
-    ours = await replayOurs({ root, modules, trace, modelFile: benchModel, threads, contextSize: CONTEXT_SIZE, sessionOptions, window, ringOptions: RING_OPTIONS, warmup: WARMUP, log });
+    ours = await replayOurs({ root, modules, trace, modelFile: benchModel, threads, contextSize: CONTEXT_SIZE, sessionOptions, window, ringOptions: modules.RING_OPTIONS, warmup: WARMUP, log });
     const s = ours.stats;
     log(`bench: typing: ours: ${s.engineRequests} engine requests, ${s.cacheHits} cache / ${s.typedAheadHits} typed-ahead / ${s.speculativeHits} speculative hits (${(ours.wallMs / 1000).toFixed(1)} s)`);
   } catch (e) {
@@ -227,7 +217,7 @@ export async function benchTyping({ root, addon, sharedModels, threads, quick, l
   out.ratio_p50_one_in_flight = ratio(out.ours.p50_ms ?? null, out.llama_cpp_one_in_flight.p50_ms ?? null);
   out.ratio_p95_one_in_flight = ratio(out.ours.p95_ms ?? null, out.llama_cpp_one_in_flight.p95_ms ?? null);
   out.notes = notes(out);
-  out.settings = { model: benchModel, vocab_from: QWEN25_VOCAB_SOURCE, max_tokens: MAX_TOKENS, threads, context_size: CONTEXT_SIZE, llama_cpp_deadline_s: round3(deadlineMs / 1000), session: sessionOptions, window, ring: RING_OPTIONS };
+  out.settings = { model: benchModel, vocab_from: QWEN25_VOCAB_SOURCE, max_tokens: MAX_TOKENS, threads, context_size: CONTEXT_SIZE, llama_cpp_deadline_s: round3(deadlineMs / 1000), session: sessionOptions, window, ring: modules.RING_OPTIONS };
   out.wall_s = round3((performance.now() - started) / 1000);
   log(`bench: typing: p50 ${out.ours.p50_ms} vs ${out.llama_cpp.p50_ms} ms, p95 ${out.ours.p95_ms} vs ${out.llama_cpp.p95_ms} ms (ratios ${out.ratio_p50}, ${out.ratio_p95})`);
   return out;

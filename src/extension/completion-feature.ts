@@ -4,31 +4,14 @@
 import * as vscode from 'vscode';
 
 import { ContextRing } from './completion/context-ring';
-import { CompletionSession, type EngineFigures, type SessionOptions } from './completion/completion-session';
+import { CompletionSession, type EngineFigures } from './completion/completion-session';
 import { ClientCompletionEngine } from './completion/engine-adapter';
+import { RING_OPTIONS, sessionOptions } from './completion/session-defaults';
 import { ContextTracker } from './context-tracker';
 import type { EngineController } from './engine-controller';
 import { InlineProvider } from './inline-provider';
 import type { AlloySettings } from './settings-schema';
 import type { CompletionActivity } from './status-view';
-
-const RING_CHUNKS = 16;
-const RING_CHUNK_LINES = 32;
-const RING_SIMILARITY = 0.9;
-const CACHE_SIZE = 256;
-
-function sessionOptions(s: AlloySettings): SessionOptions {
-  const c = s.completions;
-  return {
-    maxTokens: c.maxTokens,
-    maxLines: c.maxLines,
-    timeBudgetMs: c.timeBudgetMs,
-    debounceMaxMs: c.debounceMaxMs,
-    cacheSize: CACHE_SIZE,
-    speculative: c.speculative,
-    extraContextChars: c.extraContextChars,
-  };
-}
 
 export interface CompletionFeatureEvents {
   onActivity(activity: CompletionActivity): void;
@@ -37,7 +20,7 @@ export interface CompletionFeatureEvents {
 }
 
 export class CompletionFeature implements vscode.Disposable {
-  private readonly ring = new ContextRing({ maxChunks: RING_CHUNKS, chunkLines: RING_CHUNK_LINES, similarityThreshold: RING_SIMILARITY });
+  private readonly ring = new ContextRing(RING_OPTIONS);
   private readonly tracker: ContextTracker;
   private readonly engine: ClientCompletionEngine;
   private session: CompletionSession | undefined;

@@ -28,6 +28,8 @@ interface HeldChunk {
   /** Its distinct non-blank lines (trailing spaces aside), for the similarity. */
   readonly lines: ReadonlySet<string>;
   lastUsed: number;
+  /** The 0-based document line the chunk starts at. */
+  readonly start: number;
 }
 
 const MIN_CHUNK_LINES = 1;
@@ -61,11 +63,16 @@ export function jaccardSimilarity(a: ReadonlySet<string>, b: ReadonlySet<string>
 
 /** The `count` lines of `text` centred on `aroundLine` (0-based), or its first `count` lines without one. */
 export function linesAround(text: string, count: number, aroundLine?: number): string {
+  return windowAround(text, count, aroundLine).text;
+}
+
+/** linesAround, with the 0-based line the window starts at. */
+function windowAround(text: string, count: number, aroundLine?: number): { text: string; start: number } {
   const lines = normalizeNewlines(text).split('\n');
-  if (lines.length <= count) return lines.join('\n');
+  if (lines.length <= count) return { text: lines.join('\n'), start: 0 };
   const wanted = aroundLine === undefined || Number.isNaN(aroundLine) ? 0 : Math.floor(aroundLine) - Math.floor(count / 2);
   const start = Math.min(Math.max(0, wanted), lines.length - count);
-  return lines.slice(start, start + count).join('\n');
+  return { text: lines.slice(start, start + count).join('\n'), start };
 }
 
 export class ContextRing {
@@ -84,7 +91,7 @@ export class ContextRing {
 
   /** Adds the lines around `aroundLine` (0-based) of a document, or the start of `text` without it, as a chunk. Blank text is ignored. */
   add(path: string, text: string, aroundLine?: number): void {
-    const chunkText = linesAround(text, this.options.chunkLines, aroundLine);
+    const { text: chunkText, start } = windowAround(text, this.options.chunkLines, aroundLine);
     if (isBlank(chunkText) || this.options.maxChunks === 0) return;
     const lines = lineSet(chunkText);
     const lastUsed = ++this.useCounter;
@@ -93,8 +100,17 @@ export class ContextRing {
       same.lastUsed = lastUsed;
       return;
     }
+    const fresh: HeldChunk = { chunk: { path, text: chunkText }, lines, lastUsed, start };
+    // An edit inside a region already held updates that chunk where it stands: the chunks
+    // ahead of it, and so the engine's reused prompt prefix, stay as they were.
+    const overlapping = this.held.findIndex((held) => held.chunk.path === path && Math.abs(held.start - start) < this.options.chunkLines);
+    if (overlapping >= 0) {
+      this.held[overlapping] = fresh;
+      this.held = this.held.filter((held, i) => i === overlapping || jaccardSimilarity(held.lines, lines) < this.options.similarityThreshold);
+      return;
+    }
     this.held = this.held.filter((held) => jaccardSimilarity(held.lines, lines) < this.options.similarityThreshold);
-    this.held.push({ chunk: { path, text: chunkText }, lines, lastUsed });
+    this.held.push(fresh);
     this.evictToCapacity();
   }
 

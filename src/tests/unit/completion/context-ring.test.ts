@@ -71,7 +71,7 @@ describe('ContextRing', () => {
     expect(paths(ring)).toEqual(['src/util.ts', 'cmd/main.go', 'src/lib.rs']);
   });
 
-  it('replaces a near-duplicate, which moves to the end', () => {
+  it('an edit in a region of a file already held replaces that chunk where it stands (the prompt prefix stays)', () => {
     const ring = new ContextRing({ maxChunks: 5, chunkLines: 40, similarityThreshold: 0.9 });
     // 27 lines each, 26 of them shared: similarity 26 / 28 > 0.9.
     const body = Array.from({ length: 24 }, (_, i) => `    total += values[${i}]`).join('\n');
@@ -81,8 +81,8 @@ describe('ContextRing', () => {
     ring.add('src/sum.py', edited);
     expect(ring.size).toBe(2);
     expect(ring.chunks('none', Infinity)).toEqual([
-      { path: 'cmd/main.go', text: MAIN_GO },
       { path: 'src/sum.py', text: edited },
+      { path: 'cmd/main.go', text: MAIN_GO },
     ]);
   });
 
