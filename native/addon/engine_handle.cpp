@@ -62,6 +62,9 @@ void deliver(Napi::Env env, Napi::Function callback, EventPayload* payload) {
 
 // Forwards a job's output to its JS callback. Invariant: the thread-safe function is
 // released exactly once - after the 'done' event, or when the job is dropped before running.
+// DEBT: one small heap allocation per token (the event and its text) crosses to the JS
+// thread; a per-request ring of preallocated events would remove it. Measured cost is in the
+// bench's ipc_overhead_ms (about 1.3 ms per request end to end, not per token).
 class JsSink final : public alloy::GenerationSink {
  public:
   explicit JsSink(Napi::ThreadSafeFunction tsfn) : tsfn_(std::move(tsfn)) {}
