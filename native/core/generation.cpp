@@ -42,13 +42,12 @@ GenerationJob::GenerationJob(uint64_t id, GenerationRequest request, std::unique
       sink_(std::move(sink)),
       tokenizer_(tokenizer),
       n_vocab_(n_vocab),
-      sampler_(request_.sampling),
       detokenizer_(tokenizer, false, StreamingDetokenizer::Mode::continuation),
       submitted_(Clock::now()) {
+  validate_sampler_params(request_.sampling);
   deadline_ = deadline_for(submitted_, request_.time_budget_ms);
-  logits_.resize(static_cast<size_t>(n_vocab));
   history_.reserve(request_.prompt.size() + static_cast<size_t>(std::max(request_.max_tokens, 0)));
-  history_ = request_.prompt;
+  history_.assign(request_.prompt.begin(), request_.prompt.end());
   summary_.n_prompt = static_cast<int>(request_.prompt.size());
 }
 
@@ -97,6 +96,7 @@ bool GenerationJob::step(Slot& slot, ForwardPass& forward, int prompt_chunk) {
     started_ = Clock::now();
     summary_.queue_ms = ms_between(submitted_, started_);
     summary_.n_reused = reuse_prefix(slot, request_.prompt);
+    slot.sampler.reset(request_.sampling);
     next_prompt_ = static_cast<size_t>(summary_.n_reused);
     phase_ = Phase::prompt;
   }
@@ -122,7 +122,7 @@ bool GenerationJob::step_prompt(Slot& slot, ForwardPass& forward, int prompt_chu
   const FlagOrDeadline interrupter(cancel_flag_, Clock::time_point::max());
   evaluating_end_.store(next_prompt_ + count, std::memory_order_release);
   try {
-    forward.eval(*slot.cache, chunk, static_cast<int>(count), false, last ? logits_.data() : nullptr, &interrupter);
+    forward.eval(*slot.cache, chunk, static_cast<int>(count), false, last ? slot.logits.data() : nullptr, &interrupter);
   } catch (...) {
     evaluating_end_.store(0, std::memory_order_release);
     throw;
@@ -142,7 +142,7 @@ bool GenerationJob::step_prompt(Slot& slot, ForwardPass& forward, int prompt_chu
 }
 
 bool GenerationJob::step_decode(Slot& slot, ForwardPass& forward) {
-  const int32_t token = sampler_.sample(logits_.data(), n_vocab_, history_);
+  const int32_t token = slot.sampler.sample(slot.logits.data(), n_vocab_, history_);
   if (is_stop_token(token)) {
     finish(StopReason::eog);
     return true;
@@ -161,7 +161,7 @@ bool GenerationJob::step_decode(Slot& slot, ForwardPass& forward) {
     return true;
   }
   const FlagOrDeadline interrupter(cancel_flag_, deadline_);
-  forward.eval(*slot.cache, &token, 1, false, logits_.data(), &interrupter);
+  forward.eval(*slot.cache, &token, 1, false, slot.logits.data(), &interrupter);
   slot.tokens.push_back(token);
   return false;
 }

@@ -68,8 +68,9 @@ class GenerationJob {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // The request must already be validated (ids in the vocabulary, prompt fits the slot).
-  // The tokenizer must outlive the job.
+  // The request must already be validated (ids in the vocabulary, prompt fits the slot);
+  // Error(invalid_argument) for bad sampling parameters. The tokenizer must outlive the job.
+  // The logits and sampler buffers are the slot's (Slot::logits, Slot::sampler).
   GenerationJob(uint64_t id, GenerationRequest request, std::unique_ptr<GenerationSink> sink, const Tokenizer& tokenizer,
                 int n_vocab);
 
@@ -112,9 +113,7 @@ class GenerationJob {
   std::unique_ptr<GenerationSink> sink_;
   const Tokenizer& tokenizer_;
   int n_vocab_;
-  Sampler sampler_;
   StreamingDetokenizer detokenizer_;
-  std::vector<float> logits_;     // of the last evaluated token
   std::vector<int32_t> history_;  // prompt + generated, for the repetition penalty
   Phase phase_ = Phase::queued;
   size_t next_prompt_ = 0;  // first prompt index not yet in the slot

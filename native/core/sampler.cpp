@@ -242,6 +242,12 @@ int32_t draw_weighted(CandidateList& list, Rng& rng) {
 
 Sampler::Sampler(SamplerParams params) : params_(params), rng_(params.seed) { validate_sampler_params(params_); }
 
+void Sampler::reset(SamplerParams params) {
+  validate_sampler_params(params);
+  params_ = params;
+  rng_ = Rng(params.seed);
+}
+
 int32_t Sampler::sample(const float* logits, int n_vocab, const std::vector<int32_t>& history) {
   return sample(logits, n_vocab, history.data(), history.size());
 }

@@ -102,6 +102,8 @@ class Sampler {
  public:
   // Throws Error(invalid_argument) for parameters out of range (validate_sampler_params).
   explicit Sampler(SamplerParams params);
+  // New parameters (and a new draw sequence from their seed), keeping the buffers.
+  void reset(SamplerParams params);
 
   // Picks the next token from logits[0, n_vocab). `history` holds the tokens so far (prompt
   // and generated), oldest first; its last repeat_last_n entries are penalized (in greedy

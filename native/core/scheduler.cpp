@@ -15,7 +15,7 @@ constexpr size_t kMaxSlotName = 64;
 
 SlotShape slot_shape(const Model& model, const SchedulerParams& params) {
   const HyperParams& hp = model.hparams();
-  return SlotShape{hp.n_layer, params.n_ctx, hp.n_embd_kv(), params.kv_type};
+  return SlotShape{hp.n_layer, params.n_ctx, hp.n_embd_kv(), params.kv_type, hp.n_vocab};
 }
 
 SchedulerParams checked(SchedulerParams params, const Model& model) {

@@ -37,6 +37,7 @@ Slot& SlotPool::acquire(const std::string& name) {
   auto slot = std::make_unique<Slot>();
   slot->name = name;
   slot->cache = std::make_unique<KvCache>(shape_.n_layer, shape_.n_ctx, shape_.n_embd_kv, shape_.kv_type);
+  slot->logits.resize(static_cast<size_t>(shape_.n_vocab));
   slot->busy = true;
   slot->last_used = tick_;
   slots_.push_back(std::move(slot));

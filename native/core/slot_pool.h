@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kv_cache.h"
+#include "sampler.h"
 
 namespace alloy {
 
@@ -23,6 +24,11 @@ struct Slot {
   int n_published = 0;
   uint64_t last_used = 0;  // pool tick of the last acquire
   bool busy = false;       // a request is running on it: never evicted
+  // Per-request scratch, allocated with the slot (not per request): the logits of the last
+  // evaluated token (n_vocab floats) and the sampler's candidate buffers. One request runs
+  // on a slot at a time.
+  std::vector<float> logits;
+  Sampler sampler{SamplerParams{}};
 };
 
 struct SlotShape {
@@ -30,6 +36,7 @@ struct SlotShape {
   int n_ctx = 0;
   int n_embd_kv = 0;
   KvType kv_type = KvType::f16;
+  int n_vocab = 0;  // size of each slot's logits buffer
 };
 
 struct SlotInfo {

@@ -16,8 +16,15 @@ function relativePath(document: vscode.TextDocument): string {
   return vscode.workspace.asRelativePath(document.uri, false).replaceAll('\\', '/');
 }
 
-function tracked(document: vscode.TextDocument): boolean {
-  return (document.uri.scheme === 'file' || document.uri.scheme === 'untitled') && document.getText().length <= MAX_DOCUMENT_CHARS;
+function trackedScheme(document: vscode.TextDocument): boolean {
+  return document.uri.scheme === 'file' || document.uri.scheme === 'untitled';
+}
+
+/** Adds the lines around `line` to the ring (one read of the document; huge documents are skipped). */
+function addAround(ring: ContextRing, document: vscode.TextDocument, line: number): void {
+  if (!trackedScheme(document)) return;
+  const text = document.getText();
+  if (text.length <= MAX_DOCUMENT_CHARS) ring.add(relativePath(document), text, line);
 }
 
 export class ContextTracker implements vscode.Disposable {
@@ -59,15 +66,12 @@ export class ContextTracker implements vscode.Disposable {
     const now = Date.now();
     const last = this.lastEdit.get(key);
     if (last && Math.abs(last.line - line) < EDIT_REGION_LINES && now - last.at < EDIT_SAMPLE_MS) return;
-    if (!tracked(document)) return;
     this.lastEdit.set(key, { line, at: now });
-    this.ring.add(relativePath(document), document.getText(), line);
+    addAround(this.ring, document, line);
   }
 
   private addVisible(editor: vscode.TextEditor): void {
-    if (!tracked(editor.document)) return;
-    const line = editor.visibleRanges[0]?.start.line ?? editor.selection.active.line;
-    this.ring.add(relativePath(editor.document), editor.document.getText(), line);
+    addAround(this.ring, editor.document, editor.visibleRanges[0]?.start.line ?? editor.selection.active.line);
   }
 
   dispose(): void {
