@@ -1,7 +1,9 @@
 // `npm test`: every tier, in order, with one summary. The last line printed is
 // `N passed, N failed` summed over all tiers; the exit code is non-zero if anything failed.
-//   --tier NAME   run one tier only (static, native, unit, parity, integration); repeatable
+//   --tier NAME   run one tier only (static, native, native-arm64, unit, parity, integration); repeatable
 // Tiers: static (typecheck + lint), native (ctest, Release and ASan+UBSan builds),
+// native-arm64 (the native tests cross-built for AArch64 and run under qemu-user, via
+// scripts/native-arm64.mjs; fails when g++-aarch64-linux-gnu or qemu-user is missing),
 // unit (vitest), parity (vitest against node-llama-cpp), integration (mocha in VS Code).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
@@ -35,15 +37,11 @@ function staticTier() {
   return { passed: tc.passed + lint.passed, failed: tc.failed + lint.failed };
 }
 
-// Counts the `N passed, N failed` line each native test executable prints; a ctest entry
-// that printed none (crash, sanitizer abort, timeout) counts as one failure.
-function nativeBuild(name, extraFlags, env) {
-  const dir = path.join(root, 'build', name);
-  const cfg = run('cmake', ['-S', 'native', '-B', dir, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release', '-DALLOY_BUILD_TESTS=ON', ...extraFlags]);
-  if (cfg.status !== 0) return { passed: 0, failed: 1, note: `${name}: cmake configure failed` };
-  const build = run('ninja', ['-C', dir, '-j', jobs]);
-  if (build.status !== 0) return { passed: 0, failed: 1, note: `${name}: build failed` };
-  const r = run('ctest', ['--test-dir', dir, '-V', '--timeout', '900'], { capture: true, env });
+// Counts, in the captured output of a process that ran `ctest -V`, the `N passed, N failed`
+// line each native test executable prints (ctest prefixes it with the test's number); a ctest
+// entry that printed none (crash, sanitizer abort, timeout) counts as one failure, and a
+// non-zero exit with no failure counted counts as one.
+function ctestCounts(r) {
   const out = `${r.stdout}\n${r.stderr}`;
   let passed = 0;
   let failed = 0;
@@ -60,11 +58,30 @@ function nativeBuild(name, extraFlags, env) {
   return { passed, failed };
 }
 
+function nativeBuild(name, extraFlags, env) {
+  const dir = path.join(root, 'build', name);
+  const cfg = run('cmake', ['-S', 'native', '-B', dir, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release', '-DALLOY_BUILD_TESTS=ON', ...extraFlags]);
+  if (cfg.status !== 0) return { passed: 0, failed: 1, note: `${name}: cmake configure failed` };
+  const build = run('ninja', ['-C', dir, '-j', jobs]);
+  if (build.status !== 0) return { passed: 0, failed: 1, note: `${name}: build failed` };
+  return ctestCounts(run('ctest', ['--test-dir', dir, '-V', '--timeout', '900'], { capture: true, env }));
+}
+
 function nativeTier() {
   const release = nativeBuild('native-release', [], {});
   const sanitizerEnv = { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
   const asan = nativeBuild('native-asan', ['-DALLOY_SANITIZE=ON'], sanitizerEnv);
   return { passed: release.passed + asan.passed, failed: release.failed + asan.failed };
+}
+
+// scripts/native-arm64.mjs echoes its `ctest -V` output, so the native tier's counting applies.
+// Before the tests run it stops on stderr with `[arm64] REASON` (missing cross compiler or qemu,
+// with the apt packages to install; configure or build failure): that reason becomes the note.
+function nativeArm64Tier() {
+  const r = run(process.execPath, [path.join(root, 'scripts', 'native-arm64.mjs')], { capture: true });
+  const counts = ctestCounts(r);
+  const reason = r.error?.message ?? /^\[arm64\] (.+)$/m.exec(r.stderr ?? '')?.[1];
+  return r.status !== 0 && reason ? { ...counts, note: `native-arm64: ${reason}` } : counts;
 }
 
 function vitestTier(name, config) {
@@ -92,6 +109,7 @@ function integrationTier() {
 const tiers = [
   ['static', staticTier],
   ['native', nativeTier],
+  ['native-arm64', nativeArm64Tier],
   ['unit', () => vitestTier('unit', 'src/tests/vitest.unit.config.mjs')],
   ['parity', () => vitestTier('parity', 'src/tests/vitest.parity.config.mjs')],
   ['integration', integrationTier],

@@ -75,6 +75,8 @@ class GgufFile {
   // before the padding, where it is the file size.
   uint64_t data_offset() const { return data_offset_; }
   ByteSpan file_bytes() const { return file_.bytes(); }
+  // MappedFile::drop_resident for a span of file_bytes().
+  void drop_resident(ByteSpan inner) const { file_.drop_resident(inner); }
   const std::string& path() const { return file_.path(); }
 
   const std::vector<GgufKv>& metadata() const { return kvs_; }

@@ -41,6 +41,7 @@ MappedFile MappedFile::open(const std::string& path) {
       throw Error(ErrorKind::io_error, "cannot map '" + path + "': " + std::strerror(err));
     }
     file.addr_ = addr;
+    file.file_backed_ = true;
   }
   ::close(fd);
   return file;
@@ -63,7 +64,8 @@ MappedFile MappedFile::from_bytes(const uint8_t* data, size_t size) {
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : addr_(std::exchange(other.addr_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      path_(std::move(other.path_)) {}
+      path_(std::move(other.path_)),
+      file_backed_(std::exchange(other.file_backed_, false)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
@@ -71,16 +73,31 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     addr_ = std::exchange(other.addr_, nullptr);
     size_ = std::exchange(other.size_, 0);
     path_ = std::move(other.path_);
+    file_backed_ = std::exchange(other.file_backed_, false);
   }
   return *this;
 }
 
 MappedFile::~MappedFile() { release(); }
 
+void MappedFile::drop_resident(ByteSpan inner) const {
+  const uint8_t* base = static_cast<const uint8_t*>(addr_);
+  if (inner.size() == 0) return;
+  if (inner.data() < base || inner.size() > size_ || inner.data() - base > static_cast<ptrdiff_t>(size_ - inner.size())) {
+    throw Error(ErrorKind::internal, "drop_resident outside the mapping");
+  }
+  if (!file_backed_) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(inner.data()) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(inner.data()) + inner.size()) / page * page;
+  if (begin < end) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advice: failure is harmless
+}
+
 void MappedFile::release() {
   if (addr_ != nullptr) ::munmap(addr_, size_);
   addr_ = nullptr;
   size_ = 0;
+  file_backed_ = false;
 }
 
 }  // namespace alloy

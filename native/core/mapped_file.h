@@ -41,6 +41,12 @@ class MappedFile {
   ~MappedFile();
 
   ByteSpan bytes() const { return ByteSpan(static_cast<const uint8_t*>(addr_), size_); }
+  // Tells the kernel this process no longer needs the resident pages wholly inside `inner`
+  // (a span of bytes()), which lowers its resident memory; a later read maps them again from
+  // the page cache. A mapping of a file only: an in-memory copy (from_bytes) is left alone,
+  // since dropping its pages would lose its contents. Throws Error(internal) if `inner` is
+  // not inside the mapping.
+  void drop_resident(ByteSpan inner) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -48,6 +54,7 @@ class MappedFile {
   void* addr_ = nullptr;
   size_t size_ = 0;
   std::string path_;
+  bool file_backed_ = false;
 };
 
 }  // namespace alloy

@@ -25,7 +25,11 @@ std::unique_ptr<Backend> create_backend(const Model& model, const BackendSizing&
   config.max_heads = hp.n_head;
   config.max_head_dim = hp.head_dim;
   config.wrong_block_scale_type = sizing.wrong_block_scale_type;
-  return std::make_unique<cpu::CpuBackend>(config, model.matrices());
+  auto backend = std::make_unique<cpu::CpuBackend>(config, model.matrices());
+  // Repacked weights are read from their copy; the mapped originals can leave memory (the
+  // embedding lookup of a tied output matrix maps its few rows back on demand).
+  for (const ByteSpan& source : backend->packed_sources()) model.file().drop_resident(source);
+  return backend;
 }
 
 }  // namespace alloy

@@ -1,7 +1,7 @@
 // Properties of the CPU quantized arithmetic (backend/cpu/quant.h): the vec_dot type table,
 // vec_dot against a double-precision dot of the dequantized rows (a named relative tolerance
 // per type, set from measurement), the activation round trip within half a quantization
-// step, and the AVX2 kernels against the scalar reference. Bit-exactness with llama.cpp is
+// step, and the AVX2 / NEON kernels against the scalar reference. Bit-exactness with llama.cpp is
 // in test_quant_known_answers.cpp.
 #include <algorithm>
 #include <cmath>
@@ -234,25 +234,22 @@ TEST_CASE("F16 / BF16 activations round to the nearest representable value") {
   }
 }
 
-#if defined(ALLOY_CPU_HAS_AVX2_KERNELS)
-TEST_CASE("AVX2 kernels agree with the scalar reference bit for bit") {
-  // Tolerance: none. Both compute the same integer lanes and the same float operations in
-  // the same order.
-  struct Pair {
-    GgmlType type;
-    DotKernel simd;
-    DotKernel reference;
-  };
-  const Pair pairs[] = {
-      {GgmlType::F16, avx2::dot_f16, scalar::dot_f16},
-      {GgmlType::Q8_0, avx2::dot_q8_0_q8_0, scalar::dot_q8_0_q8_0},
-      {GgmlType::Q4_0, avx2::dot_q4_0_q8_0, scalar::dot_q4_0_q8_0},
-      {GgmlType::Q4_K, avx2::dot_q4_k_q8_k, scalar::dot_q4_k_q8_k},
-      {GgmlType::Q5_K, avx2::dot_q5_k_q8_k, scalar::dot_q5_k_q8_k},
-      {GgmlType::Q6_K, avx2::dot_q6_k_q8_k, scalar::dot_q6_k_q8_k},
-  };
+namespace {
+
+// A SIMD kernel set (avx2::, neon::) against the scalar reference on random rows of every
+// length class. Tolerance: none. Both compute the same integer lanes and the same float
+// operations in the same order.
+struct KernelPair {
+  GgmlType type;
+  DotKernel simd;
+  DotKernel reference;
+};
+
+template <size_t kCount>
+void check_bit_identical(const char* simd_name, const KernelPair (&pairs)[kCount]) {
   Rng rng(77);
-  for (const Pair& p : pairs) {
+  int compared = 0;
+  for (const KernelPair& p : pairs) {
     const ActType activation = activation_type_for(p.type);
     const int64_t block = block_elems(activation, p.type);
     for (int trial = 0; trial < 100; ++trial) {
@@ -261,11 +258,42 @@ TEST_CASE("AVX2 kernels agree with the scalar reference bit for bit") {
       const std::vector<uint8_t> a = quantized(activation, random_activations(rng, n));
       const float simd = p.simd(w.data(), a.data(), n);
       const float reference = p.reference(w.data(), a.data(), n);
+      ++compared;
       if (std::memcmp(&simd, &reference, sizeof simd) != 0) {
-        alloy_test::report_failure(__FILE__, __LINE__, std::string(ggml_type_name(p.type)) + ": AVX2 " +
+        alloy_test::report_failure(__FILE__, __LINE__, std::string(ggml_type_name(p.type)) + ": " + simd_name + " " +
                                                            std::to_string(simd) + " != scalar " + std::to_string(reference));
       }
     }
   }
+  std::printf("  %s: %d dot products compared with the scalar reference\n", simd_name, compared);
+}
+
+}  // namespace
+
+#if defined(ALLOY_CPU_HAS_AVX2_KERNELS)
+TEST_CASE("AVX2 kernels agree with the scalar reference bit for bit") {
+  const KernelPair pairs[] = {
+      {GgmlType::F16, avx2::dot_f16, scalar::dot_f16},
+      {GgmlType::Q8_0, avx2::dot_q8_0_q8_0, scalar::dot_q8_0_q8_0},
+      {GgmlType::Q4_0, avx2::dot_q4_0_q8_0, scalar::dot_q4_0_q8_0},
+      {GgmlType::Q4_K, avx2::dot_q4_k_q8_k, scalar::dot_q4_k_q8_k},
+      {GgmlType::Q5_K, avx2::dot_q5_k_q8_k, scalar::dot_q5_k_q8_k},
+      {GgmlType::Q6_K, avx2::dot_q6_k_q8_k, scalar::dot_q6_k_q8_k},
+  };
+  check_bit_identical("AVX2", pairs);
+}
+#endif
+
+#if defined(ALLOY_CPU_HAS_NEON_KERNELS)
+TEST_CASE("NEON kernels agree with the scalar reference bit for bit") {
+  const KernelPair pairs[] = {
+      {GgmlType::F16, neon::dot_f16, scalar::dot_f16},
+      {GgmlType::Q8_0, neon::dot_q8_0_q8_0, scalar::dot_q8_0_q8_0},
+      {GgmlType::Q4_0, neon::dot_q4_0_q8_0, scalar::dot_q4_0_q8_0},
+      {GgmlType::Q4_K, neon::dot_q4_k_q8_k, scalar::dot_q4_k_q8_k},
+      {GgmlType::Q5_K, neon::dot_q5_k_q8_k, scalar::dot_q5_k_q8_k},
+      {GgmlType::Q6_K, neon::dot_q6_k_q8_k, scalar::dot_q6_k_q8_k},
+  };
+  check_bit_identical("NEON", pairs);
 }
 #endif

@@ -5,7 +5,10 @@
 
 #include "backend/cpu/float_dots.h"
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/cpu_features.h"
 #include "backend/cpu/quant.h"
+#include "backend/cpu/quant_blocks.h"
+#include "backend/cpu/tile_kernels.h"
 #include "core/error.h"
 #include "core/half.h"
 
@@ -19,6 +22,11 @@ template <typename T>
 std::unique_ptr<T[]> uninitialized(size_t n) {
   return std::unique_ptr<T[]>(new T[n]);
 }
+
+// Below this many activation rows, the calling thread converts them alone.
+constexpr int kParallelQuantizeRows = 4;
+// Weight bytes of one chunk of rows in a tiled matmul (about two thirds of a 48 KiB L1).
+constexpr size_t kTileChunkBytes = 32 * 1024;
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -51,6 +59,14 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
   activations_ = uninitialized<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
   const size_t kv = static_cast<size_t>(round_up(config.max_kv, kKvCapacityAlignment));
   const size_t head = static_cast<size_t>(config.max_head_dim);
+  if (active_simd_level() == SimdLevel::avx512_vnni) {
+    for (const WeightView* w : weights) {
+      if (!packable(*w) || packed_.count(w->bytes.data()) != 0) continue;
+      packed_.emplace(w->bytes.data(), pack_matrix(*w, pool_));
+      max_packed_blocks_ = std::max<int64_t>(max_packed_blocks_, w->n_cols / kQK);
+    }
+    block_sums_ = uninitialized<int32_t>(static_cast<size_t>(max_packed_blocks_) * static_cast<size_t>(config.max_tokens));
+  }
   scratch_.resize(static_cast<size_t>(pool_.size()));
   for (ThreadScratch& s : scratch_) {
     s.scores = uninitialized<float>(kv);
@@ -58,6 +74,12 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     s.q16 = uninitialized<uint16_t>(head);
     s.rope_cache = uninitialized<float>(head);
   }
+}
+
+std::vector<ByteSpan> CpuBackend::packed_sources() const {
+  std::vector<ByteSpan> out;
+  for (const auto& [data, m] : packed_) out.emplace_back(data, static_cast<size_t>(m.n_rows) * m.group_bytes / kPackRows);
+  return out;
 }
 
 void CpuBackend::check_rows(int n_tokens) const {
@@ -84,15 +106,32 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
         quantize_activation_row(act, x + t * n_cols, n_cols, converted + static_cast<size_t>(t) * act_row_bytes);
       }
     };
-    pool_.run(quantize);
+    // A few rows take less time than waking the pool.
+    if (n_tokens < kParallelQuantizeRows) {
+      quantize(0, 1);
+    } else {
+      pool_.run(quantize);
+    }
     acts = converted;
+  }
+  const bool fault = config_.wrong_block_scale_type == w.type;
+  if (!fault && !packed_.empty()) {
+    const auto packed = packed_.find(w.bytes.data());
+    if (packed != packed_.end()) {
+      multiply_packed(packed->second, acts, act_row_bytes, n_tokens, out);
+      return;
+    }
+  }
+  const TileKernel tile = fault ? TileKernel{} : tile_kernel(w.type);
+  if (tile.fn != nullptr) {
+    multiply_tiles(tile, w, acts, act_row_bytes, n_tokens, out);
+    return;
   }
   // F32 / F16 weights: llama.cpp multiplies them with its float kernels (GEMM for batches of
   // 2+ tokens), whose summation orders float_dot reproduces.
   const std::optional<FloatFormat> float_weights = float_format_of(w.type);
   const DotKernel float_kernel = float_dot_kernel(n_tokens, n_cols, w.n_rows, true);
   const WeightDotFn dot = dot_kernel(w.type);  // looked up once, not per row and token
-  const bool fault = config_.wrong_block_scale_type == w.type;
   const int64_t fault_elems = ggml_type_traits(w.type).block_elems;
   auto multiply = [&](int index, int count) {
     int64_t begin = 0, end = 0;
@@ -104,6 +143,55 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
         float sum = float_weights ? float_dot(*float_weights, row, a, n_cols, float_kernel) : dot(row, a, n_cols);
         if (fault) sum += 0.5f * dot(row, a, fault_elems);
         out[static_cast<size_t>(t) * w.n_rows + r] = sum;
+      }
+    }
+  };
+  pool_.run(multiply);
+}
+
+// Threads take shares of the 16-row groups; every thread needs the block sums of every token,
+// which the caller computes first (a few microseconds per token).
+void CpuBackend::multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
+                                 float* out) {
+  const int64_t n_blocks = m.n_cols / kQK;
+  if (n_blocks > max_packed_blocks_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
+  const int offset = packed_quant_offset(m.type);
+  for (int t = 0; t < n_tokens; ++t) {
+    activation_block_sums(acts + static_cast<size_t>(t) * act_row_bytes, n_blocks, offset,
+                          block_sums_.get() + static_cast<size_t>(t) * static_cast<size_t>(n_blocks));
+  }
+  const PackedMatmulArgs args{m.type,      m.data.get(), m.group_bytes,     m.block_bytes, n_blocks,
+                              acts,        act_row_bytes, block_sums_.get(), out,           static_cast<size_t>(m.n_rows)};
+  auto multiply = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split(m.n_rows / kPackRows, index, count, begin, end);
+#if defined(__x86_64__) || defined(_M_X64)
+    avx512::packed_matmul(args, begin, end, n_tokens);
+#endif
+  };
+  pool_.run(multiply);
+}
+
+// Each thread takes a share of the rows (whole tiles), and walks it in chunks of rows small
+// enough to stay in the L1 cache while every token tile passes over them; a token tile's
+// activation rows are read once per chunk.
+void CpuBackend::multiply_tiles(const TileKernel& tile, const WeightView& w, const uint8_t* acts, size_t act_row_bytes,
+                                int n_tokens, float* out) {
+  const int64_t chunk_rows = std::max<int64_t>(
+      tile.max_rows, static_cast<int64_t>(kTileChunkBytes / w.row_bytes) / tile.max_rows * tile.max_rows);
+  auto multiply = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split_aligned(w.n_rows, tile.max_rows, index, count, begin, end);
+    for (int64_t r0 = begin; r0 < end; r0 += chunk_rows) {
+      const int64_t r1 = std::min(r0 + chunk_rows, end);
+      for (int t0 = 0; t0 < n_tokens; t0 += tile.max_tokens) {
+        const int n_tile_tokens = std::min(tile.max_tokens, n_tokens - t0);
+        for (int64_t r = r0; r < r1; r += tile.max_rows) {
+          const int n_tile_rows = static_cast<int>(std::min<int64_t>(tile.max_rows, r1 - r));
+          const TileArgs args{w.row(r), w.row_bytes, acts + static_cast<size_t>(t0) * act_row_bytes, act_row_bytes,
+                              w.n_cols, out + static_cast<size_t>(t0) * w.n_rows + r, static_cast<size_t>(w.n_rows)};
+          tile.fn(args, n_tile_rows, n_tile_tokens);
+        }
       }
     }
   };
@@ -205,7 +293,7 @@ void CpuBackend::attend_one(const KvLayerView& kv, const float* q, int pos, int 
     query = reinterpret_cast<const uint8_t*>(scratch.q16.get());
   }
   float* scores = scratch.scores.get();
-  for (int j = 0; j < n_visible; ++j) scores[j] = float_dot(format, k_head + j * k_stride, query, shape.head_dim, kq_kernel);
+  float_dot_rows(format, k_head, k_stride, n_visible, query, shape.head_dim, kq_kernel, scores);
   softmax_row(scores, n_visible, shape.scale, scores);
   const uint8_t* probs = reinterpret_cast<const uint8_t*>(scores);
   if (f16) {
@@ -218,7 +306,7 @@ void CpuBackend::attend_one(const KvLayerView& kv, const float* q, int pos, int 
   }
   const size_t v_stride = static_cast<size_t>(kv.capacity) * elem;
   const uint8_t* v_head = kv.v + kv_head * hd * v_stride;
-  for (size_t d = 0; d < hd; ++d) out[d] = float_dot(format, v_head + d * v_stride, probs, n_padded, kqv_kernel);
+  float_dot_rows(format, v_head, v_stride, shape.head_dim, probs, n_padded, kqv_kernel, out);
 }
 
 void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, int pos0,
@@ -230,11 +318,12 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
     throw Error(ErrorKind::internal, "attention shape does not match the KV cache");
   }
   const int64_t row = static_cast<int64_t>(shape.n_head) * shape.head_dim;
+  // Causal attention costs grow with the token's position: threads take every count-th
+  // (token, head) task, so each gets a share of early and late tokens.
   auto attend = [&](int index, int count) {
-    int64_t begin = 0, end = 0;
-    ThreadPool::split(static_cast<int64_t>(n_tokens) * shape.n_head, index, count, begin, end);
+    const int64_t n_tasks = static_cast<int64_t>(n_tokens) * shape.n_head;
     ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
-    for (int64_t task = begin; task < end; ++task) {
+    for (int64_t task = index; task < n_tasks; task += count) {
       const int64_t t = task / shape.n_head;
       const int h = static_cast<int>(task % shape.n_head);
       const int64_t offset = t * row + static_cast<int64_t>(h) * shape.head_dim;

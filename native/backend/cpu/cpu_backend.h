@@ -7,10 +7,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/packed_matmul.h"
+#include "backend/cpu/repack.h"
 #include "backend/cpu/thread_pool.h"
+#include "backend/cpu/tile_kernels.h"
 
 namespace alloy::cpu {
 
@@ -44,6 +48,9 @@ class CpuBackend final : public Backend {
   void swiglu(const float* gate, const float* up, int n_rows, int n, float* out) override;
   void finish() override {}
 
+  // The mapped bytes of the weights this backend repacked (it never reads them again).
+  std::vector<ByteSpan> packed_sources() const;
+
  private:
   // Per-thread scratch of the attention and RoPE kernels.
   struct ThreadScratch {
@@ -54,6 +61,9 @@ class CpuBackend final : public Backend {
   };
 
   void check_rows(int n_tokens) const;
+  void multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens, float* out);
+  void multiply_tiles(const TileKernel& tile, const WeightView& w, const uint8_t* acts, size_t act_row_bytes,
+                      int n_tokens, float* out);
   void attend_one(const KvLayerView& kv, const float* q, int pos, int head, int batch_tokens,
                   const AttentionShape& shape, ThreadScratch& scratch, float* out) const;
 
@@ -62,6 +72,10 @@ class CpuBackend final : public Backend {
   size_t max_activation_row_bytes_ = 0;
   std::unique_ptr<uint8_t[]> activations_;  // max_tokens rows of converted activations
   std::vector<ThreadScratch> scratch_;      // one per thread
+  // Weights repacked for the AVX-512 VNNI matmul, by the address of their mapped bytes.
+  std::unordered_map<const uint8_t*, PackedMatrix> packed_;
+  std::unique_ptr<int32_t[]> block_sums_;  // max_tokens rows of activation block sums
+  int64_t max_packed_blocks_ = 0;
 };
 
 }  // namespace alloy::cpu

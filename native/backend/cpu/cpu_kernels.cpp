@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "backend/cpu/cpu_features.h"
 #include "core/half.h"
 
 // The fused multiply-adds below are spelled out with std::fma exactly where ggml's build
@@ -82,7 +83,23 @@ float reduce_add_16(const float* v) {
   return a + b;
 }
 
+namespace {
+
+bool use_avx512_rows() {
+  static const bool use = active_simd_level() == SimdLevel::avx512_vnni;
+  return use;
+}
+
+}  // namespace
+
 void softmax_row(const float* scores, int n, float scale, float* probs) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (use_avx512_rows()) return avx512::softmax_row(scores, n, scale, probs);
+#endif
+  softmax_row_reference(scores, n, scale, probs);
+}
+
+void softmax_row_reference(const float* scores, int n, float scale, float* probs) {
   float max = -INFINITY;
   for (int i = 0; i < n; ++i) {
     probs[i] = scores[i] * scale;
@@ -105,16 +122,24 @@ void softmax_row(const float* scores, int n, float scale, float* probs) {
 }
 
 void swiglu_row(const float* gate, const float* up, int n, float* out) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (use_avx512_rows()) {
+    const int done = avx512::swiglu_vector_part(gate, up, n, out);
+    for (int i = done; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    return;
+  }
+#endif
+  swiglu_row_reference(gate, up, n, out);
+}
+
+void swiglu_row_reference(const float* gate, const float* up, int n, float* out) {
   const int vector_end = n - n % kGgmlVectorWidth;
   for (int i = 0; i < vector_end; ++i) {
     const float x = gate[i];
     const float silu = x / (1.0f + ggml_vector_expf(0.0f - x));
     out[i] = silu * up[i];
   }
-  for (int i = vector_end; i < n; ++i) {
-    const float x = gate[i];
-    out[i] = x / (1.0f + std::exp(-x)) * up[i];
-  }
+  for (int i = vector_end; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void f32_to_f16_row(const float* x, int64_t n, uint16_t* out) {

@@ -42,6 +42,19 @@ void rope_head(float* x, const float* cache, const RopeParams& params);
 // group summed in float in the order of _mm512_reduce_add_ps).
 void softmax_row(const float* scores, int n, float scale, float* probs);
 
+// The scalar forms of softmax_row and swiglu_row (the references of the SIMD versions).
+void softmax_row_reference(const float* scores, int n, float scale, float* probs);
+void swiglu_row_reference(const float* gate, const float* up, int n, float* out);
+
+#if defined(__x86_64__) || defined(_M_X64)
+namespace avx512 {
+// softmax_row with 16-lane vectors; the same results.
+void softmax_row(const float* scores, int n, float scale, float* probs);
+// swiglu_row's 16-float groups; returns how many elements it wrote (n - n % 16).
+int swiglu_vector_part(const float* gate, const float* up, int n, float* out);
+}  // namespace avx512
+#endif
+
 // ggml_vec_swiglu_f32: out = silu(gate) * up over one row, silu(x) = x / (1 + exp(-x)),
 // exp by ggml_vector_expf for the 16-float groups and by libm expf for the rest.
 void swiglu_row(const float* gate, const float* up, int n, float* out);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/cpu_features.h"
 #include "backend/cpu/cpu_kernels.h"
 #include "core/half.h"
 
@@ -28,8 +29,7 @@ float load(const uint8_t* p, int64_t i) {
 }
 
 template <FloatFormat T>
-float vec_dot(const uint8_t* x, const uint8_t* y, int64_t n) {
-  const int64_t full = n - n % kVecDotStep;
+float vec_dot_steps(const uint8_t* x, const uint8_t* y, int64_t full) {
   float sum[kVecDotAccumulators][kLanes] = {};
   for (int64_t i = 0; i < full; i += kVecDotStep) {
     for (int j = 0; j < kVecDotAccumulators; ++j) {
@@ -45,7 +45,17 @@ float vec_dot(const uint8_t* x, const uint8_t* y, int64_t n) {
     sum[1][l] = sum[1][l] + sum[3][l];
   }
   for (int l = 0; l < kLanes; ++l) sum[0][l] = sum[0][l] + sum[1][l];
-  const float reduced = reduce_add_16(sum[0]);
+  return reduce_add_16(sum[0]);
+}
+
+template <FloatFormat T>
+float vec_dot(const uint8_t* x, const uint8_t* y, int64_t n, bool simd) {
+  const int64_t full = n - n % kVecDotStep;
+#if defined(__x86_64__) || defined(_M_X64)
+  const float reduced = simd ? avx2::vec_dot_steps(T, x, y, full) : vec_dot_steps<T>(x, y, full);
+#else
+  const float reduced = vec_dot_steps<T>(x, y, full);
+#endif
   if constexpr (T == FloatFormat::f16) {
     // ggml_vec_dot_f16 keeps the sum in double and adds each leftover float product.
     double total = reduced;
@@ -90,14 +100,44 @@ DotKernel float_dot_kernel(int batch_tokens, int64_t n, int64_t m, bool gemm_pos
   return gemm ? DotKernel::gemm : DotKernel::vec_dot;
 }
 
-float float_dot(FloatFormat type, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel) {
+namespace {
+
+float dot_with(FloatFormat type, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel, bool simd) {
   switch (kernel) {
     case DotKernel::vec_dot:
-      return type == FloatFormat::f16 ? vec_dot<FloatFormat::f16>(x, y, n) : vec_dot<FloatFormat::f32>(x, y, n);
+      return type == FloatFormat::f16 ? vec_dot<FloatFormat::f16>(x, y, n, simd) : vec_dot<FloatFormat::f32>(x, y, n, simd);
     case DotKernel::gemm:
+#if defined(__x86_64__) || defined(_M_X64)
+      if (simd) return avx2::gemm_dot(type, x, y, n);
+#endif
       return type == FloatFormat::f16 ? gemm_dot<FloatFormat::f16>(x, y, n) : gemm_dot<FloatFormat::f32>(x, y, n);
   }
   return 0.0f;
+}
+
+bool x86_simd_active() {
+  const SimdLevel level = active_simd_level();
+  return level == SimdLevel::avx2 || level == SimdLevel::avx512_vnni;
+}
+
+}  // namespace
+
+float float_dot(FloatFormat type, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel) {
+  static const bool simd = x86_simd_active();
+  return dot_with(type, x, y, n, kernel, simd);
+}
+
+void float_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
+                    DotKernel kernel, float* out) {
+  static const bool simd = x86_simd_active();
+#if defined(__x86_64__) || defined(_M_X64)
+  if (simd && kernel == DotKernel::gemm) return avx2::gemm_dot_rows(format, x, x_stride, count, y, n, out);
+#endif
+  for (int j = 0; j < count; ++j) out[j] = dot_with(format, x + j * x_stride, y, n, kernel, simd);
+}
+
+float float_dot_scalar(FloatFormat type, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel) {
+  return dot_with(type, x, y, n, kernel, false);
 }
 
 }  // namespace alloy::cpu

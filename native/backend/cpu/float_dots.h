@@ -11,6 +11,7 @@
 // results differ from llama.cpp's in the last bit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace alloy::cpu {
@@ -31,5 +32,27 @@ DotKernel float_dot_kernel(int batch_tokens, int64_t n, int64_t m, bool gemm_pos
 
 // Dot product of x and y, n values of `format` each (raw bytes).
 float float_dot(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel);
+
+// out[j] = float_dot(format, x + j * x_stride, y, n, kernel) for j < count: the K.Q scores of
+// one query against `count` cached keys, or one head's output channels (rows of V^T) times
+// the probabilities, in one call.
+void float_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
+                    DotKernel kernel, float* out);
+
+// The same without the SIMD kernels (the reference the SIMD kernels are tested against).
+float float_dot_scalar(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel);
+
+#if defined(__x86_64__) || defined(_M_X64)
+namespace avx2 {
+// ggml_vec_dot_f16 / _f32's vector part: the products of the first `full` elements (a
+// multiple of 64) in four 16-float accumulators, reduced as ggml reduces them.
+float vec_dot_steps(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t full);
+// tinyBLAS's dot product: one 16-float accumulator over n elements (a multiple of 16), reduced.
+float gemm_dot(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n);
+// gemm_dot for rows x + j * x_stride, j < count (float_dot_rows with the GEMM kernel).
+void gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
+                   float* out);
+}  // namespace avx2
+#endif
 
 }  // namespace alloy::cpu

@@ -1,10 +1,12 @@
 // Dispatch of the public quantized-arithmetic API (quant.h) to the per-type kernels:
 // llama.cpp's type_traits_cpu table (vec_dot_type per weight type) and the kernel choice,
-// AVX2 where this build has it, the scalar reference otherwise.
+// the SIMD kernels of the active level (cpu_features.h) where a type has them, the scalar
+// reference otherwise.
 #include "backend/cpu/quant.h"
 
 #include <string>
 
+#include "backend/cpu/cpu_features.h"
 #include "backend/cpu/quant_blocks.h"
 #include "backend/cpu/vec_dot.h"
 #include "core/error.h"
@@ -17,37 +19,55 @@ struct WeightKernel {
   DotKernel dot;
 };
 
+// The kernels that have SIMD versions, per SIMD level (cpu_features.h).
+struct SimdKernels {
+  DotKernel f16, q8_0, q4_0, q4_k, q5_k, q6_k;
+};
+
+constexpr SimdKernels kScalarKernels{scalar::dot_f16,       scalar::dot_q8_0_q8_0, scalar::dot_q4_0_q8_0,
+                                     scalar::dot_q4_k_q8_k, scalar::dot_q5_k_q8_k, scalar::dot_q6_k_q8_k};
+
+const SimdKernels& simd_kernels() {
+  static const SimdKernels kernels = [] {
+    switch (active_simd_level()) {
+      case SimdLevel::avx2:
+      case SimdLevel::avx512_vnni:
 #if defined(ALLOY_CPU_HAS_AVX2_KERNELS)
-constexpr DotKernel kDotF16 = avx2::dot_f16;
-constexpr DotKernel kDotQ8_0 = avx2::dot_q8_0_q8_0;
-constexpr DotKernel kDotQ4_0 = avx2::dot_q4_0_q8_0;
-constexpr DotKernel kDotQ4_K = avx2::dot_q4_k_q8_k;
-constexpr DotKernel kDotQ5_K = avx2::dot_q5_k_q8_k;
-constexpr DotKernel kDotQ6_K = avx2::dot_q6_k_q8_k;
+        return SimdKernels{avx2::dot_f16,       avx2::dot_q8_0_q8_0, avx2::dot_q4_0_q8_0,
+                           avx2::dot_q4_k_q8_k, avx2::dot_q5_k_q8_k, avx2::dot_q6_k_q8_k};
 #else
-constexpr DotKernel kDotF16 = scalar::dot_f16;
-constexpr DotKernel kDotQ8_0 = scalar::dot_q8_0_q8_0;
-constexpr DotKernel kDotQ4_0 = scalar::dot_q4_0_q8_0;
-constexpr DotKernel kDotQ4_K = scalar::dot_q4_k_q8_k;
-constexpr DotKernel kDotQ5_K = scalar::dot_q5_k_q8_k;
-constexpr DotKernel kDotQ6_K = scalar::dot_q6_k_q8_k;
+        return kScalarKernels;
 #endif
+      case SimdLevel::neon_dotprod:
+#if defined(ALLOY_CPU_HAS_NEON_KERNELS)
+        return SimdKernels{neon::dot_f16,       neon::dot_q8_0_q8_0, neon::dot_q4_0_q8_0,
+                           neon::dot_q4_k_q8_k, neon::dot_q5_k_q8_k, neon::dot_q6_k_q8_k};
+#else
+        return kScalarKernels;
+#endif
+      case SimdLevel::scalar: return kScalarKernels;
+    }
+    return kScalarKernels;
+  }();
+  return kernels;
+}
 
 WeightKernel kernel_for(GgmlType weight_type) {
+  const SimdKernels& k = simd_kernels();
   switch (weight_type) {
     case GgmlType::F32: return {ActType::f32, scalar::dot_f32};
-    case GgmlType::F16: return {ActType::f16, kDotF16};
+    case GgmlType::F16: return {ActType::f16, k.f16};
     case GgmlType::BF16: return {ActType::bf16, scalar::dot_bf16};
-    case GgmlType::Q4_0: return {ActType::q8_0, kDotQ4_0};
+    case GgmlType::Q4_0: return {ActType::q8_0, k.q4_0};
     case GgmlType::Q4_1: return {ActType::q8_1, scalar::dot_q4_1_q8_1};
     case GgmlType::Q5_0: return {ActType::q8_0, scalar::dot_q5_0_q8_0};
     case GgmlType::Q5_1: return {ActType::q8_1, scalar::dot_q5_1_q8_1};
-    case GgmlType::Q8_0: return {ActType::q8_0, kDotQ8_0};
+    case GgmlType::Q8_0: return {ActType::q8_0, k.q8_0};
     case GgmlType::Q2_K: return {ActType::q8_k, scalar::dot_q2_k_q8_k};
     case GgmlType::Q3_K: return {ActType::q8_k, scalar::dot_q3_k_q8_k};
-    case GgmlType::Q4_K: return {ActType::q8_k, kDotQ4_K};
-    case GgmlType::Q5_K: return {ActType::q8_k, kDotQ5_K};
-    case GgmlType::Q6_K: return {ActType::q8_k, kDotQ6_K};
+    case GgmlType::Q4_K: return {ActType::q8_k, k.q4_k};
+    case GgmlType::Q5_K: return {ActType::q8_k, k.q5_k};
+    case GgmlType::Q6_K: return {ActType::q8_k, k.q6_k};
     ALLOY_UNSUPPORTED_WEIGHT_TYPE_CASES:
       break;
   }

@@ -47,4 +47,16 @@ float dot_q6_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
 }  // namespace avx2
 #endif
 
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+#define ALLOY_CPU_HAS_NEON_KERNELS 1
+namespace neon {
+float dot_f16(const uint8_t* w, const uint8_t* a, int64_t n);
+float dot_q8_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n);
+float dot_q4_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n);
+float dot_q4_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
+float dot_q5_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
+float dot_q6_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
+}  // namespace neon
+#endif
+
 }  // namespace alloy::cpu

@@ -1,0 +1,73 @@
+#include "backend/cpu/cpu_features.h"
+
+#include <cstdlib>
+
+#include "backend/cpu/vec_dot.h"
+
+namespace alloy::cpu {
+
+namespace {
+
+// Levels in increasing order of preference on their architecture; a level is "lower" than
+// another when it comes earlier here.
+int rank(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::scalar: return 0;
+    case SimdLevel::avx2: return 1;
+    case SimdLevel::avx512_vnni: return 2;
+    case SimdLevel::neon_dotprod: return 1;
+  }
+  return 0;
+}
+
+SimdLevel detect() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  // __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512_vnni = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  if (avx512_vnni) return SimdLevel::avx512_vnni;
+  if (avx2) return SimdLevel::avx2;
+  return SimdLevel::scalar;
+#elif defined(ALLOY_CPU_HAS_NEON_KERNELS)
+  return SimdLevel::neon_dotprod;  // the build targets the dot-product extension
+#else
+  return SimdLevel::scalar;
+#endif
+}
+
+}  // namespace
+
+std::string_view simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::scalar: return "scalar";
+    case SimdLevel::avx2: return "avx2";
+    case SimdLevel::avx512_vnni: return "avx512_vnni";
+    case SimdLevel::neon_dotprod: return "neon_dotprod";
+  }
+  return "scalar";
+}
+
+SimdLevel host_simd_level() {
+  static const SimdLevel level = detect();
+  return level;
+}
+
+SimdLevel active_simd_level() {
+  static const SimdLevel level = [] {
+    const SimdLevel host = host_simd_level();
+    const char* wanted = std::getenv("ALLOY_SIMD");
+    if (wanted == nullptr) return host;
+    for (SimdLevel candidate : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512_vnni, SimdLevel::neon_dotprod}) {
+      if (simd_level_name(candidate) == wanted && rank(candidate) <= rank(host) &&
+          (candidate == SimdLevel::scalar || (candidate == SimdLevel::neon_dotprod) == (host == SimdLevel::neon_dotprod))) {
+        return candidate;
+      }
+    }
+    return host;
+  }();
+  return level;
+}
+
+}  // namespace alloy::cpu

@@ -1,0 +1,91 @@
+// AVX-512 versions of the exponential-based row kernels of cpu_kernels.h (softmax, SwiGLU).
+// ggml's AVX-512 build runs exactly these vector operations - its ggml_v_expf is the
+// polynomial below finished by VSCALEFPS - so lane for lane they are the scalar emulation's
+// operations, and the results are bit-identical to it (test_row_kernels checks that).
+// This file odr-uses no inline function of another header (see x86_simd.h for why).
+#include "backend/cpu/cpu_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+
+#include <immintrin.h>
+
+#include <cmath>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 AVX-512 header false positive
+#endif
+
+namespace alloy::cpu::avx512 {
+namespace {
+
+// ggml_vector_expf on 16 lanes (cpu_kernels.cpp has the scalar form and its constants).
+__m512 expf16(__m512 x) {
+  const __m512 r = _mm512_set1_ps(0x1.8p23f);
+  const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+  const __m512 n = _mm512_sub_ps(z, r);
+  const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+  const __m512 u = _mm512_mul_ps(b, b);
+  const __m512 j = _mm512_fmadd_ps(
+      _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                      _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+  __m512 result = _mm512_scalef_ps(j, n);
+  // |n| > 192: 0 below, infinity above; NaN inputs pass through.
+  const __m512 abs_n = _mm512_abs_ps(n);
+  const __mmask16 out_of_range = _mm512_cmp_ps_mask(abs_n, _mm512_set1_ps(192.0f), _CMP_GT_OQ);
+  const __mmask16 low = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+  result = _mm512_mask_blend_ps(out_of_range & low, result, _mm512_setzero_ps());
+  result = _mm512_mask_blend_ps(out_of_range & static_cast<__mmask16>(~low), result, _mm512_set1_ps(INFINITY));
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  return _mm512_mask_blend_ps(nan, result, x);
+}
+
+// reduce_add_16's order: v[i] + v[i + 8], then + 4, then (0 + 2) + (1 + 3).
+float reduce16(__m512 v) {
+  const __m256 t8 = _mm256_add_ps(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1)), _mm512_castps512_ps256(v));
+  const __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
+  const __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
+  return _mm_cvtss_f32(_mm_add_ss(t2, _mm_movehdup_ps(t2)));
+}
+
+__mmask16 first_lanes(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
+
+}  // namespace
+
+void softmax_row(const float* scores, int n, float scale, float* probs) {
+  float max = -INFINITY;
+  for (int i = 0; i < n; ++i) {
+    probs[i] = scores[i] * scale;
+    max = std::fmax(max, probs[i]);
+  }
+  const __m512 vmax = _mm512_set1_ps(max);
+  double sum = 0.0;
+  for (int g = 0; g < n; g += 16) {
+    const int len = n - g < 16 ? n - g : 16;
+    const __mmask16 lanes = first_lanes(len);
+    const __m512 x = _mm512_maskz_loadu_ps(lanes, probs + g);
+    const __m512 e = _mm512_maskz_mov_ps(lanes, expf16(_mm512_sub_ps(x, vmax)));
+    _mm512_mask_storeu_ps(probs + g, lanes, e);
+    sum += static_cast<double>(reduce16(e));
+  }
+  const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / sum));
+  for (int g = 0; g < n; g += 16) {
+    const __mmask16 lanes = first_lanes(n - g < 16 ? n - g : 16);
+    _mm512_mask_storeu_ps(probs + g, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, probs + g), inv));
+  }
+}
+
+int swiglu_vector_part(const float* gate, const float* up, int n, float* out) {
+  const int vector_end = n - n % 16;
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int i = 0; i < vector_end; i += 16) {
+    const __m512 x = _mm512_loadu_ps(gate + i);
+    const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(one, expf16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+  }
+  return vector_end;
+}
+
+}  // namespace alloy::cpu::avx512
+
+#endif

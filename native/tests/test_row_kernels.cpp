@@ -1,0 +1,76 @@
+// The SIMD row kernels (softmax, SwiGLU) against their scalar emulation of ggml, bit for bit
+// (tolerance: none; the lanes run the same operations), including rows with a partial last
+// group, extreme inputs (exp overflow and underflow) and NaN.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "backend/cpu/cpu_features.h"
+#include "backend/cpu/cpu_kernels.h"
+#include "check.h"
+#include "core/rng.h"
+
+using namespace alloy;
+using namespace alloy::cpu;
+
+namespace {
+
+// Bit-identical values, a NaN matching any NaN.
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
+std::vector<float> random_row(Rng& rng, int n, float spread) {
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = spread * rng.normal();
+  return x;
+}
+
+}  // namespace
+
+#if defined(__x86_64__)
+TEST_CASE("AVX-512 softmax and SwiGLU equal the scalar emulation bit for bit") {
+  if (host_simd_level() != SimdLevel::avx512_vnni) {
+    std::printf("skipped on this CPU: no AVX-512 (these kernels are not used here either)\n");
+    return;
+  }
+  Rng rng(31);
+  int rows = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const int n = 1 + static_cast<int>(rng.below(300));
+    const float spread = trial % 4 == 0 ? 200.0f : 4.0f;  // some rows overflow / underflow exp
+    const std::vector<float> scores = random_row(rng, n, spread);
+    std::vector<float> fast(static_cast<size_t>(n)), reference(static_cast<size_t>(n));
+    avx512::softmax_row(scores.data(), n, 0.125f, fast.data());
+    softmax_row_reference(scores.data(), n, 0.125f, reference.data());
+    CHECK(same_bits(fast, reference));
+
+    std::vector<float> gate = random_row(rng, n, spread);
+    if (trial % 7 == 0) gate[0] = std::numeric_limits<float>::quiet_NaN();
+    const std::vector<float> up = random_row(rng, n, 1.0f);
+    std::vector<float> out_fast(static_cast<size_t>(n)), out_reference(static_cast<size_t>(n));
+    const int done = avx512::swiglu_vector_part(gate.data(), up.data(), n, out_fast.data());
+    CHECK_EQ(done, n - n % 16);
+    swiglu_row_reference(gate.data(), up.data(), n, out_reference.data());
+    for (int i = done; i < n; ++i) out_fast[static_cast<size_t>(i)] = out_reference[static_cast<size_t>(i)];
+    CHECK(same_bits(out_fast, out_reference));
+    ++rows;
+  }
+  std::printf("compared %d rows\n", rows);
+}
+#endif
+
+TEST_CASE("softmax_row sums to one and keeps the order of its inputs") {
+  const std::vector<float> scores = {1.0f, 3.0f, 2.0f, -1.0f};
+  std::vector<float> p(4);
+  softmax_row(scores.data(), 4, 1.0f, p.data());
+  CHECK(std::fabs(p[0] + p[1] + p[2] + p[3] - 1.0f) < 1e-6f);
+  CHECK(p[1] > p[2] && p[2] > p[0] && p[0] > p[3]);
+}
