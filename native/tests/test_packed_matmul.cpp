@@ -3,6 +3,7 @@
 // vec_dot of the original rows within kPackedMatmulTolerance, for every token count.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "backend/cpu/packed_matmul.h"
 #include "backend/cpu/quant.h"
 #include "backend/cpu/quant_blocks.h"
+#include "backend/cpu/quantize_activations.h"
 #include "backend/cpu/repack.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/vec_dot.h"
@@ -28,8 +30,8 @@ namespace {
 // Largest accepted |packed - vec_dot| / sum_i |w_i * a_i| (dequantized): the two sum the same
 // exact integer block dots with different float orders (one accumulator per output against
 // eight lanes), so they differ by a few float roundings of partial sums. Measured 1.31e-7 at
-// most over this test's rows (both sides' rounding); 3e-7 = measured x 2.3, in the range of
-// test_quant's per-type tolerances.
+// most for Q8_0 / Q4_0 and 2.0e-7 with the K-quants over this test's rows (both sides'
+// rounding); 3e-7 = measured x 1.5, in the range of test_quant's per-type tolerances.
 constexpr double kPackedMatmulTolerance = 3e-7;
 
 struct Matrix {
@@ -60,41 +62,61 @@ Matrix random_matrix(GgmlType type, int64_t n_rows, int64_t n_cols, Rng& rng) {
 double abs_dot(GgmlType type, const uint8_t* w, const uint8_t* a, int64_t n) {
   std::vector<float> wf(static_cast<size_t>(n)), af(static_cast<size_t>(n));
   dequantize_row(type, w, wf.data(), n);
-  dequantize_row(GgmlType::Q8_0, a, af.data(), n);  // a Q8_0 activation row has Q8_0's layout
+  dequantize_activation_row(activation_type_for(type), a, n, af.data());
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += std::fabs(static_cast<double>(wf[static_cast<size_t>(i)]) * af[static_cast<size_t>(i)]);
   return s;
 }
+
+// The quant of element i of a row as the block stores it (the value packed_quant reports).
+int original_quant(GgmlType type, const uint8_t* row, int64_t i) {
+  if (type == GgmlType::Q8_0) return reinterpret_cast<const BlockQ8_0*>(row)[i / 32].qs[i % 32] + 128;
+  if (type == GgmlType::Q4_0) {
+    const BlockQ4_0& b = reinterpret_cast<const BlockQ4_0*>(row)[i / 32];
+    return i % 32 < 16 ? b.qs[i % 32] & 0xF : b.qs[i % 32 - 16] >> 4;
+  }
+  if (type == GgmlType::Q5_0) {
+    const BlockQ5_0& b = reinterpret_cast<const BlockQ5_0*>(row)[i / 32];
+    const int64_t k = i % 32;
+    const int nibble = k < 16 ? b.qs[k] & 0xF : b.qs[k - 16] >> 4;
+    return nibble | static_cast<int>(((load_u32(b.qh) >> k) & 1u) << 4);
+  }
+  if (type == GgmlType::Q4_K) {  // element 64p + 32h + l: nibble h of qs[32p + l]
+    const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(row)[i / 256];
+    const int64_t k = i % 256;
+    const uint8_t byte = b.qs[32 * (k / 64) + k % 32];
+    return (k % 64) < 32 ? byte & 0xF : byte >> 4;
+  }
+  return q6_k_quant(reinterpret_cast<const BlockQ6_K*>(row)[i / 256], static_cast<int>(i % 256));
+}
+
+const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K};
+
+int64_t block_elems_of(GgmlType type) { return type == GgmlType::Q4_K || type == GgmlType::Q6_K ? 256 : 32; }
 
 }  // namespace
 
 TEST_CASE("packed layout: every quant of every row is where the kernel reads it") {
   Rng rng(5);
   ThreadPool pool(2);
-  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
-    const Matrix m = random_matrix(type, 32, 96, rng);
+  for (GgmlType type : kPackedTypes) {
+    const int64_t n_cols = 3 * block_elems_of(type);
+    const Matrix m = random_matrix(type, 32, n_cols, rng);
     const PackedMatrix packed = pack_matrix(m.view(), pool);
-    std::vector<float> row(96);
     int wrong = 0;
     for (int64_t r = 0; r < m.n_rows; ++r) {
-      dequantize_row(type, m.view().row(r), row.data(), 96);
-      for (int64_t i = 0; i < 96; ++i) {
-        const BlockQ8_0* q8 = reinterpret_cast<const BlockQ8_0*>(m.view().row(r));
-        const BlockQ4_0* q4 = reinterpret_cast<const BlockQ4_0*>(m.view().row(r));
-        const int expected = type == GgmlType::Q8_0
-                                 ? static_cast<int>(q8[i / 32].qs[i % 32]) + 128
-                                 : (i % 32 < 16 ? q4[i / 32].qs[i % 32] & 0xF : q4[i / 32].qs[i % 32 - 16] >> 4);
-        if (packed_quant(packed, r, i) != expected) ++wrong;
+      for (int64_t i = 0; i < n_cols; ++i) {
+        if (packed_quant(packed, r, i) != original_quant(type, m.view().row(r), i)) ++wrong;
       }
     }
-    CHECK_EQ(wrong, 0);
+    if (wrong != 0) alloy_test::report_failure(__FILE__, __LINE__, std::string(ggml_type_name(type)) + ": " + std::to_string(wrong) + " quants misplaced");
   }
   WeightView odd = random_matrix(GgmlType::Q8_0, 24, 32, rng).view();
   CHECK(!packable(odd));  // not a multiple of 16 rows
 }
 
 #if defined(__x86_64__)
-TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance for 1..9 tokens") {
+TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance (Q5_0: bit for bit) for 1..9 tokens") {
   if (host_simd_level() != SimdLevel::avx512_vnni) {
     std::printf("skipped on this CPU: no AVX-512 VNNI (the packed path is not used here either)\n");
     return;
@@ -102,34 +124,44 @@ TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance for 1
   Rng rng(6);
   ThreadPool pool(1);
   double worst = 0;
-  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
-    for (int64_t n_cols : {32, 896}) {
+  int q5_0_mismatches = 0;
+  for (GgmlType type : kPackedTypes) {
+    const int64_t block = block_elems_of(type);
+    for (int64_t n_cols : {block, 7 * block}) {
       const Matrix m = random_matrix(type, 48, n_cols, rng);
       const WeightView w = m.view();
       const PackedMatrix packed = pack_matrix(w, pool);
       for (int n_tokens = 1; n_tokens <= 9; ++n_tokens) {
-        const size_t a_stride = activation_row_bytes(ActType::q8_0, n_cols);
+        const ActType act = activation_type_for(type);
+        const size_t a_stride = activation_row_bytes(act, n_cols);
         std::vector<uint8_t> acts;
         for (int t = 0; t < n_tokens; ++t) {
-          const std::vector<uint8_t> row = quantized(ActType::q8_0, random_activations(rng, n_cols));
+          const std::vector<uint8_t> row = quantized(act, random_activations(rng, n_cols));
           acts.insert(acts.end(), row.begin(), row.end());
         }
-        const int64_t n_blocks = n_cols / 32;
-        std::vector<int32_t> sums(static_cast<size_t>(n_blocks * n_tokens));
-        for (int t = 0; t < n_tokens; ++t) {
-          activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(type), sums.data() + t * n_blocks);
+        const int64_t n_blocks = n_cols / block;
+        const int groups = packed_sum_groups(type);
+        std::vector<int32_t> sums(static_cast<size_t>(n_blocks * groups * n_tokens));
+        const bool legacy = act == ActType::q8_0;
+        for (int t = 0; legacy && t < n_tokens; ++t) {
+          activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(type), groups,
+                                sums.data() + t * n_blocks * groups);
         }
         std::vector<float> out(static_cast<size_t>(w.n_rows * n_tokens));
-        const PackedMatmulArgs args{type,        packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks,
-                                    acts.data(), a_stride,          sums.data(),        out.data(),         static_cast<size_t>(w.n_rows)};
+        const PackedMatmulArgs args{type,     packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks, acts.data(),
+                                    a_stride, legacy ? sums.data() : nullptr, static_cast<size_t>(n_blocks * groups),
+                                    out.data(), static_cast<size_t>(w.n_rows)};
         avx512::packed_matmul(args, 0, w.n_rows / kPackRows, n_tokens);
         for (int t = 0; t < n_tokens; ++t) {
           for (int64_t r = 0; r < w.n_rows; ++r) {
             const uint8_t* a = acts.data() + t * a_stride;
             const float reference = vec_dot(type, w.row(r), a, n_cols);
-            const double err = std::fabs(static_cast<double>(out[static_cast<size_t>(t * w.n_rows + r)]) - reference) /
-                               abs_dot(type, w.row(r), a, n_cols);
-            worst = std::max(worst, err);
+            const float got = out[static_cast<size_t>(t * w.n_rows + r)];
+            if (type == GgmlType::Q5_0) {  // kept in vec_dot's lanes: bit-identical
+              if (std::memcmp(&got, &reference, sizeof got) != 0) ++q5_0_mismatches;
+              continue;
+            }
+            worst = std::max(worst, std::fabs(static_cast<double>(got) - reference) / abs_dot(type, w.row(r), a, n_cols));
           }
         }
       }
@@ -137,5 +169,6 @@ TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance for 1
   }
   std::printf("largest relative difference %.3g (tolerance %.3g)\n", worst, kPackedMatmulTolerance);
   CHECK(worst <= kPackedMatmulTolerance);
+  CHECK_EQ(q5_0_mismatches, 0);
 }
 #endif

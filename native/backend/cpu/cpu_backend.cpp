@@ -63,9 +63,12 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     for (const WeightView* w : weights) {
       if (!packable(*w) || packed_.count(w->bytes.data()) != 0) continue;
       packed_.emplace(w->bytes.data(), pack_matrix(*w, pool_));
-      max_packed_blocks_ = std::max<int64_t>(max_packed_blocks_, w->n_cols / kQK);
+      packed_sources_.push_back(w->bytes);
+      if (activation_type_for(w->type) == ActType::q8_0) {
+        max_packed_sums_ = std::max<int64_t>(max_packed_sums_, w->n_cols / kQK * packed_sum_groups(w->type));
+      }
     }
-    block_sums_ = uninitialized<int32_t>(static_cast<size_t>(max_packed_blocks_) * static_cast<size_t>(config.max_tokens));
+    block_sums_ = uninitialized<int32_t>(static_cast<size_t>(max_packed_sums_) * static_cast<size_t>(config.max_tokens));
   }
   scratch_.resize(static_cast<size_t>(pool_.size()));
   for (ThreadScratch& s : scratch_) {
@@ -76,11 +79,6 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
   }
 }
 
-std::vector<ByteSpan> CpuBackend::packed_sources() const {
-  std::vector<ByteSpan> out;
-  for (const auto& [data, m] : packed_) out.emplace_back(data, static_cast<size_t>(m.n_rows) * m.group_bytes / kPackRows);
-  return out;
-}
 
 void CpuBackend::check_rows(int n_tokens) const {
   if (n_tokens < 0 || n_tokens > config_.max_tokens) {
@@ -153,15 +151,21 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
 // which the caller computes first (a few microseconds per token).
 void CpuBackend::multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
                                  float* out) {
-  const int64_t n_blocks = m.n_cols / kQK;
-  if (n_blocks > max_packed_blocks_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
-  const int offset = packed_quant_offset(m.type);
-  for (int t = 0; t < n_tokens; ++t) {
-    activation_block_sums(acts + static_cast<size_t>(t) * act_row_bytes, n_blocks, offset,
-                          block_sums_.get() + static_cast<size_t>(t) * static_cast<size_t>(n_blocks));
+  const bool legacy = activation_type_for(m.type) == ActType::q8_0;  // Q8_0 / Q4_0: sums from here
+  const int64_t n_blocks = m.n_cols / (legacy ? kQK : kQK_K);
+  const int groups = packed_sum_groups(m.type);
+  const size_t sums_stride = static_cast<size_t>(n_blocks * groups);
+  if (legacy) {
+    if (n_blocks * groups > max_packed_sums_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
+    const int offset = packed_quant_offset(m.type);
+    for (int t = 0; t < n_tokens; ++t) {
+      activation_block_sums(acts + static_cast<size_t>(t) * act_row_bytes, n_blocks, offset, groups,
+                            block_sums_.get() + static_cast<size_t>(t) * sums_stride);
+    }
   }
-  const PackedMatmulArgs args{m.type,      m.data.get(), m.group_bytes,     m.block_bytes, n_blocks,
-                              acts,        act_row_bytes, block_sums_.get(), out,           static_cast<size_t>(m.n_rows)};
+  const PackedMatmulArgs args{m.type,        m.data.get(), m.group_bytes, m.block_bytes, n_blocks,
+                              acts,          act_row_bytes, legacy ? block_sums_.get() : nullptr, sums_stride,
+                              out,           static_cast<size_t>(m.n_rows)};
   auto multiply = [&](int index, int count) {
     int64_t begin = 0, end = 0;
     ThreadPool::split(m.n_rows / kPackRows, index, count, begin, end);

@@ -49,7 +49,7 @@ class CpuBackend final : public Backend {
   void finish() override {}
 
   // The mapped bytes of the weights this backend repacked (it never reads them again).
-  std::vector<ByteSpan> packed_sources() const;
+  const std::vector<ByteSpan>& packed_sources() const { return packed_sources_; }
 
  private:
   // Per-thread scratch of the attention and RoPE kernels.
@@ -74,8 +74,9 @@ class CpuBackend final : public Backend {
   std::vector<ThreadScratch> scratch_;      // one per thread
   // Weights repacked for the AVX-512 VNNI matmul, by the address of their mapped bytes.
   std::unordered_map<const uint8_t*, PackedMatrix> packed_;
+  std::vector<ByteSpan> packed_sources_;  // the mapped bytes of each packed matrix
   std::unique_ptr<int32_t[]> block_sums_;  // max_tokens rows of activation block sums
-  int64_t max_packed_blocks_ = 0;
+  int64_t max_packed_sums_ = 0;  // the most activation sums one row of a packed matmul takes
 };
 
 }  // namespace alloy::cpu

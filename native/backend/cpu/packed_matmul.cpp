@@ -4,14 +4,22 @@
 
 namespace alloy::cpu {
 
-int packed_quant_offset(GgmlType type) { return type == GgmlType::Q8_0 ? 128 : 8; }
+int packed_quant_offset(GgmlType type) {
+  if (type == GgmlType::Q8_0) return 128;
+  return type == GgmlType::Q5_0 ? 16 : 8;
+}
 
-void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset, int32_t* sums) {
+int packed_sum_groups(GgmlType type) { return type == GgmlType::Q5_0 ? 8 : 1; }
+
+void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset, int groups, int32_t* sums) {
   const auto* blocks = reinterpret_cast<const BlockQ8_0*>(act_row);
+  const int per_group = kQK / groups;
   for (int64_t b = 0; b < n_blocks; ++b) {
-    int32_t sum = 0;
-    for (int8_t q : blocks[b].qs) sum += q;
-    sums[b] = offset * sum;
+    for (int k = 0; k < groups; ++k) {
+      int32_t sum = 0;
+      for (int e = k * per_group; e < (k + 1) * per_group; ++e) sum += blocks[b].qs[e];
+      sums[b * groups + k] = offset * sum;
+    }
   }
 }
 

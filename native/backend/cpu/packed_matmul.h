@@ -1,14 +1,17 @@
 // The matmul over packed weights (repack.h) with AVX-512 VNNI: 16 rows at a time, each
 // 64-byte weight word multiplied with a broadcast 4-byte word of the activation row by
-// VPDPBUSD, which sums a whole block's products per row in one 32-bit lane. The packed quants
-// are unsigned (Q8_0 stored + 128, Q4_0 nibbles 0..15), so the block's integer dot product is
-// the lane minus offset * sum(activation quants of the block), offset 128 or 8.
+// VPDPBUSD, which sums a (sub-)block's products per row in one 32-bit lane. The packed quants
+// are unsigned (Q8_0 stored + 128, 4-bit values 0..15, Q5_0 0..31, Q6_K 0..63), so a block's
+// integer dot product is the lane minus offset * sum(activation quants): for Q8_0 / Q4_0 /
+// Q5_0 the caller passes those sums, the K-quants take them from the Q8_K block's bsums.
 //
-// Numerics: per (row, token) output, acc = fma(d_w * d_a, float(block dot), acc) over the
-// blocks in order, from 0. The integer block dots are exact; the float order differs from
-// vec_dot's (eight lanes, reduced at the end), so the results agree with vec_dot within
-// rounding (test_packed_matmul: kPackedMatmulTolerance), and are the same for every tile size,
-// batch split and thread count.
+// Numerics: per (row, token) output, acc = fma(d_w * d_a, float(integer block dot), acc) over
+// the blocks in order, from 0 (Q4_K then subtracts its min term the same way). The integer
+// dots are exact; the float order differs from vec_dot's (eight lanes, reduced at the end),
+// so the results agree with vec_dot within rounding (test_packed_matmul:
+// kPackedMatmulTolerance), and are the same for every tile size, batch split and thread count.
+// Q5_0 is the exception: it keeps vec_dot's eight lanes and is bit-identical to it, because
+// llama.cpp computes Q5_0 with that vec_dot on every x86 CPU (the parity tier holds it to that).
 #pragma once
 
 #include <cstddef>
@@ -23,23 +26,28 @@ namespace alloy::cpu {
 // n_blocks sums (offset * sum of each activation block's quants), and out has room for row
 // 16 * g_end - 1 of every token row.
 struct PackedMatmulArgs {
-  GgmlType type;           // Q8_0 or Q4_0
+  GgmlType type;           // Q8_0, Q4_0, Q5_0, Q4_K or Q6_K
   const uint8_t* packed;   // PackedMatrix::data
   size_t group_bytes;
   size_t block_bytes;
-  int64_t n_blocks;        // n_cols / 32
-  const uint8_t* acts;     // Q8_0 activation rows
+  int64_t n_blocks;        // n_cols / 32 (Q8_0, Q4_0, Q5_0) or / 256 (Q4_K, Q6_K)
+  const uint8_t* acts;     // Q8_0 (Q8_0, Q4_0, Q5_0) or Q8_K (Q4_K, Q6_K) activation rows
   size_t a_stride;
-  const int32_t* block_sums;
+  const int32_t* block_sums;  // Q8_0 / Q4_0 / Q5_0 only (null for the K-quants)
+  size_t sums_stride;         // int32 values per token row of block_sums
   float* out;              // out[t * out_stride + row]
   size_t out_stride;
 };
 
-// The offset of the packed quants of `type` (128 for Q8_0, 8 for Q4_0).
+// The offset of the packed quants of `type` (128 for Q8_0, 8 for Q4_0, 16 for Q5_0).
 int packed_quant_offset(GgmlType type);
 
-// sums[b] = offset * sum of the 32 quants of activation block b, for one Q8_0 activation row.
-void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset, int32_t* sums);
+// Sums of activation quants the kernel of `type` subtracts per block (1) or per group of 4 (8).
+int packed_sum_groups(GgmlType type);
+
+// sums[b * groups + k] = offset * sum of the quants of group k of activation block b (the 32
+// quants when groups is 1, quants 4k..4k+3 when it is 8), for one Q8_0 activation row.
+void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset, int groups, int32_t* sums);
 
 namespace avx512 {
 // Computes rows 16 * g_begin .. 16 * g_end - 1 for tokens 0 .. n_tokens - 1.

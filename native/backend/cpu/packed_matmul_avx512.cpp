@@ -1,6 +1,8 @@
-// AVX-512 VNNI kernels of packed_matmul.h. This file odr-uses no inline function of another
-// header (the linker keeps one copy of such a function, which could be this file's AVX-512
-// build called from code that runs without AVX-512).
+// AVX-512 VNNI kernels of packed_matmul.h, one "format" per packed weight type (repack.h has
+// the layouts). Each format adds one packed block of 16 rows times T activation blocks to T
+// accumulators of 16 rows. This file odr-uses no inline function of another header (the
+// linker keeps one copy of such a function, which could be this file's AVX-512 build called
+// from code that runs without AVX-512).
 #include "backend/cpu/packed_matmul.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
@@ -18,107 +20,271 @@
 namespace alloy::cpu::avx512 {
 namespace {
 
-constexpr size_t kScaleBytes = 32;  // 16 f16 scales ahead of the quant words
+constexpr size_t kRows = 16;
+constexpr size_t kScaleBytes = 32;  // 16 f16 values
 constexpr size_t kWordBytes = 64;
-constexpr size_t kActBlockBytes = 34;  // BlockQ8_0: f16 d, 32 int8 quants
-constexpr int kMaxTileTokens = 4;
 
-inline uint32_t word_at(const uint8_t* p) {
-  uint32_t v = 0;
+inline int32_t i32_at(const uint8_t* p) {
+  int32_t v = 0;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-
+inline float f32_at(const uint8_t* p) {
+  float v = 0;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 inline float f16_at(const uint8_t* p) {
   uint16_t bits = 0;
   std::memcpy(&bits, p, sizeof bits);
   return _cvtsh_ss(bits);
 }
-
-// The integer dot products of one packed block (16 rows) with block b of T activation rows,
-// in two accumulators per token (even and odd words) so the VPDPBUSD chains overlap.
-template <bool kQ8, int T>
-void block_dots(const uint8_t* quants, const uint8_t* const (&y)[T], __m512i (&dots)[T]) {
-  __m512i odd[T];
-  for (int t = 0; t < T; ++t) {
-    dots[t] = _mm512_setzero_si512();
-    odd[t] = _mm512_setzero_si512();
-  }
-  if constexpr (kQ8) {
-    for (int j = 0; j < 8; j += 2) {
-      const __m512i w0 = _mm512_loadu_si512(quants + j * kWordBytes);
-      const __m512i w1 = _mm512_loadu_si512(quants + (j + 1) * kWordBytes);
-      for (int t = 0; t < T; ++t) {
-        dots[t] = _mm512_dpbusd_epi32(dots[t], w0, _mm512_set1_epi32(static_cast<int>(word_at(y[t] + 4 * j))));
-        odd[t] = _mm512_dpbusd_epi32(odd[t], w1, _mm512_set1_epi32(static_cast<int>(word_at(y[t] + 4 * j + 4))));
-      }
-    }
-  } else {
-    const __m512i low4 = _mm512_set1_epi8(0xF);
-    for (int j = 0; j < 4; ++j) {
-      const __m512i packed = _mm512_loadu_si512(quants + j * kWordBytes);
-      const __m512i low = _mm512_and_si512(packed, low4);
-      const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4);
-      for (int t = 0; t < T; ++t) {
-        dots[t] = _mm512_dpbusd_epi32(dots[t], low, _mm512_set1_epi32(static_cast<int>(word_at(y[t] + 4 * j))));
-        odd[t] = _mm512_dpbusd_epi32(odd[t], high, _mm512_set1_epi32(static_cast<int>(word_at(y[t] + 16 + 4 * j))));
-      }
-    }
-  }
-  for (int t = 0; t < T; ++t) dots[t] = _mm512_add_epi32(dots[t], odd[t]);
+inline int16_t i16_at(const uint8_t* p) {
+  int16_t v = 0;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
+inline __m512i word(const uint8_t* words, int index) { return _mm512_loadu_si512(words + static_cast<size_t>(index) * kWordBytes); }
+inline __m512i bcast(const uint8_t* p) { return _mm512_set1_epi32(i32_at(p)); }
+inline __m512 f16x16(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+inline __m512i u8x16(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m512i i8x16(const uint8_t* p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m512i low_nibbles(__m512i v) { return _mm512_and_si512(v, _mm512_set1_epi8(0xF)); }
+inline __m512i high_nibbles(__m512i v) { return _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0xF)); }
+
+// One output accumulator per (16 rows, token): the float sum of the scaled block dots.
+struct SumAcc {
+  __m512 v = _mm512_setzero_ps();
+  __m512 finish() const { return v; }
+};
+
+// The eight float lanes of ggml's AVX2 accumulator for 16 rows, lane l summing elements
+// 4l..4l+3 of every block, reduced at the end as hsum_float_8 does: bit-identical to vec_dot.
+struct LaneAcc {
+  __m512 lane[8] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                    _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  __m512 finish() const {
+    const __m512 even = _mm512_add_ps(_mm512_add_ps(lane[4], lane[0]), _mm512_add_ps(lane[6], lane[2]));
+    const __m512 odd = _mm512_add_ps(_mm512_add_ps(lane[5], lane[1]), _mm512_add_ps(lane[7], lane[3]));
+    return _mm512_add_ps(even, odd);
+  }
+};
+
+// Q8_0 / Q4_0 weights with Q8_0 activations (34-byte blocks: f16 d, 32 quants):
+// acc += (d_w * d_a) * float(block dot), block dot = lane - offset * sum(a).
+template <bool kQ8>
+struct LegacyFormat {
+  static constexpr size_t kActBlockBytes = 34;
+  static constexpr int kMaxTokens = 4;
+  using Acc = SumAcc;
+
+  template <int T>
+  static void add_block(const uint8_t* block, const uint8_t* const (&y)[T], const int32_t* const (&sums)[T], int64_t b,
+                        Acc (&acc)[T]) {
+    const uint8_t* words = block + kScaleBytes;
+    __m512i even[T], odd[T];  // two chains per token so the VPDPBUSD latencies overlap
+    for (int t = 0; t < T; ++t) even[t] = odd[t] = _mm512_setzero_si512();
+    if constexpr (kQ8) {
+      for (int j = 0; j < 8; j += 2) {
+        const __m512i w0 = word(words, j), w1 = word(words, j + 1);
+        for (int t = 0; t < T; ++t) {
+          even[t] = _mm512_dpbusd_epi32(even[t], w0, bcast(y[t] + 2 + 4 * j));
+          odd[t] = _mm512_dpbusd_epi32(odd[t], w1, bcast(y[t] + 2 + 4 * j + 4));
+        }
+      }
+    } else {
+      for (int j = 0; j < 4; ++j) {
+        const __m512i packed = word(words, j);
+        const __m512i low = low_nibbles(packed), high = high_nibbles(packed);
+        for (int t = 0; t < T; ++t) {
+          even[t] = _mm512_dpbusd_epi32(even[t], low, bcast(y[t] + 2 + 4 * j));
+          odd[t] = _mm512_dpbusd_epi32(odd[t], high, bcast(y[t] + 2 + 16 + 4 * j));
+        }
+      }
+    }
+    const __m512 dw = f16x16(block);
+    for (int t = 0; t < T; ++t) {
+      const __m512i dot = _mm512_sub_epi32(_mm512_add_epi32(even[t], odd[t]), _mm512_set1_epi32(sums[t][b]));
+      acc[t].v = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(f16_at(y[t]))), _mm512_cvtepi32_ps(dot), acc[t].v);
+    }
+  }
+};
+
+// Q5_0 with Q8_0 activations in vec_dot's own lanes (llama.cpp computes Q5_0 with its AVX2
+// vec_dot on every x86 CPU, so this keeps the engine bit-identical to it): lane l of a block
+// = sum over elements 4l..4l+3 of (q - 16) * a, the caller's sums being 16 * that group's
+// sum of a; acc lane l += (d_w * d_a) * float(lane l).
+struct Q5_0Format {
+  static constexpr size_t kActBlockBytes = 34;
+  static constexpr int kMaxTokens = 2;  // 8 accumulators per token
+  using Acc = LaneAcc;
+
+  template <int T>
+  static void add_block(const uint8_t* block, const uint8_t* const (&y)[T], const int32_t* const (&sums)[T], int64_t b,
+                        Acc (&acc)[T]) {
+    const uint8_t* words = block + kScaleBytes;  // word 0: fifth bits, words 1..4: nibbles
+    const __m512i one = _mm512_set1_epi8(1);
+    const __m512i bits = word(words, 0);
+    const __m512 dw = f16x16(block);
+    __m512 d[T];
+    for (int t = 0; t < T; ++t) d[t] = _mm512_mul_ps(dw, _mm512_set1_ps(f16_at(y[t])));
+    for (int j = 0; j < 4; ++j) {
+      const __m512i packed = word(words, 1 + j);
+      const __m512i low = _mm512_or_si512(low_nibbles(packed), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(bits, j), one), 4));
+      const __m512i high =
+          _mm512_or_si512(high_nibbles(packed), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(bits, 4 + j), one), 4));
+      for (int t = 0; t < T; ++t) {
+        const int32_t* group_sums = sums[t] + b * kQ5SumGroups;
+        const __m512i lane_low = _mm512_dpbusd_epi32(_mm512_set1_epi32(-group_sums[j]), low, bcast(y[t] + 2 + 4 * j));
+        const __m512i lane_high = _mm512_dpbusd_epi32(_mm512_set1_epi32(-group_sums[4 + j]), high, bcast(y[t] + 2 + 16 + 4 * j));
+        acc[t].lane[j] = _mm512_fmadd_ps(d[t], _mm512_cvtepi32_ps(lane_low), acc[t].lane[j]);
+        acc[t].lane[4 + j] = _mm512_fmadd_ps(d[t], _mm512_cvtepi32_ps(lane_high), acc[t].lane[4 + j]);
+      }
+    }
+  }
+
+  static constexpr int kQ5SumGroups = 8;
+};
+
+// Q8_K activation blocks: f32 d, 256 quants, 16 int16 sums of 16 quants.
+constexpr size_t kQ8KBlockBytes = 4 + 256 + 32;
+inline const uint8_t* q8k_quants(const uint8_t* y) { return y + 4; }
+inline int q8k_bsum(const uint8_t* y, int i) { return i16_at(y + 4 + 256 + 2 * i); }
+
+// Q4_K: acc += (d * d_a) * float(sum_s scale_s * dot_s) - (dmin * d_a) * float(sum_s min_s * sum_s(a)).
+struct Q4KFormat {
+  static constexpr size_t kActBlockBytes = kQ8KBlockBytes;
+  static constexpr int kMaxTokens = 4;
+  using Acc = SumAcc;
+
+  template <int T>
+  static void add_block(const uint8_t* block, const uint8_t* const (&y)[T], const int32_t* const (&)[T], int64_t,
+                        SumAcc (&acc)[T]) {
+    const uint8_t* scales = block + 2 * kScaleBytes;
+    const uint8_t* mins = scales + 8 * kRows;
+    const uint8_t* words = mins + 8 * kRows;
+    __m512i sum[T], min_sum[T];
+    for (int t = 0; t < T; ++t) sum[t] = min_sum[t] = _mm512_setzero_si512();
+    for (int p = 0; p < 4; ++p) {  // sub-blocks 2p (low nibbles) and 2p + 1 (high nibbles)
+      __m512i low_dot[T], high_dot[T];
+      for (int t = 0; t < T; ++t) low_dot[t] = high_dot[t] = _mm512_setzero_si512();
+      for (int g = 0; g < 8; ++g) {
+        const __m512i packed = word(words, 8 * p + g);
+        const __m512i low = low_nibbles(packed), high = high_nibbles(packed);
+        for (int t = 0; t < T; ++t) {
+          low_dot[t] = _mm512_dpbusd_epi32(low_dot[t], low, bcast(q8k_quants(y[t]) + 64 * p + 4 * g));
+          high_dot[t] = _mm512_dpbusd_epi32(high_dot[t], high, bcast(q8k_quants(y[t]) + 64 * p + 32 + 4 * g));
+        }
+      }
+      const __m512i scale_low = u8x16(scales + (2 * p) * kRows), scale_high = u8x16(scales + (2 * p + 1) * kRows);
+      const __m512i min_low = u8x16(mins + (2 * p) * kRows), min_high = u8x16(mins + (2 * p + 1) * kRows);
+      for (int t = 0; t < T; ++t) {
+        sum[t] = _mm512_add_epi32(sum[t], _mm512_add_epi32(_mm512_mullo_epi32(low_dot[t], scale_low),
+                                                          _mm512_mullo_epi32(high_dot[t], scale_high)));
+        const int a_low = q8k_bsum(y[t], 4 * p) + q8k_bsum(y[t], 4 * p + 1);
+        const int a_high = q8k_bsum(y[t], 4 * p + 2) + q8k_bsum(y[t], 4 * p + 3);
+        min_sum[t] = _mm512_add_epi32(min_sum[t], _mm512_add_epi32(_mm512_mullo_epi32(min_low, _mm512_set1_epi32(a_low)),
+                                                                  _mm512_mullo_epi32(min_high, _mm512_set1_epi32(a_high))));
+      }
+    }
+    const __m512 d = f16x16(block), dmin = f16x16(block + kScaleBytes);
+    for (int t = 0; t < T; ++t) {
+      const __m512 da = _mm512_set1_ps(f32_at(y[t]));
+      acc[t].v = _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(sum[t]), acc[t].v);
+      acc[t].v = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(min_sum[t]), acc[t].v);
+    }
+  }
+};
+
+// Q6_K: acc += (d * d_a) * float(sum_i scale_i * (dot_i - 32 * sum_i(a))) over its 16
+// sub-blocks of 16; quants q = low 4 bits (ql) | high 2 bits (qh) << 4.
+struct Q6KFormat {
+  static constexpr size_t kActBlockBytes = kQ8KBlockBytes;
+  static constexpr int kMaxTokens = 4;
+  using Acc = SumAcc;
+
+  template <int T>
+  static void add_block(const uint8_t* block, const uint8_t* const (&y)[T], const int32_t* const (&)[T], int64_t,
+                        SumAcc (&acc)[T]) {
+    const uint8_t* scales = block + kScaleBytes;
+    const uint8_t* ql_words = scales + 16 * kRows;
+    const uint8_t* qh_words = ql_words + 32 * kWordBytes;
+    const __m512i low2 = _mm512_set1_epi8(3);
+    __m512i sum[T];
+    for (int t = 0; t < T; ++t) sum[t] = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      for (int k = 0; k < 4; ++k) {
+        for (int half = 0; half < 2; ++half) {  // sub-block 8h + 2k + half: words lw = 4 half .. 4 half + 3
+          __m512i dot[T];
+          for (int t = 0; t < T; ++t) dot[t] = _mm512_setzero_si512();
+          for (int lw = 4 * half; lw < 4 * half + 4; ++lw) {
+            const __m512i ql = word(ql_words, 16 * h + 8 * (k & 1) + lw);
+            const __m512i qh = word(qh_words, 8 * h + lw);
+            const __m512i low = k < 2 ? low_nibbles(ql) : high_nibbles(ql);
+            const __m512i high = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2 * k), low2), 4);
+            const __m512i q = _mm512_or_si512(low, high);
+            for (int t = 0; t < T; ++t) {
+              dot[t] = _mm512_dpbusd_epi32(dot[t], q, bcast(q8k_quants(y[t]) + 128 * h + 32 * k + 4 * lw));
+            }
+          }
+          const int sub = 8 * h + 2 * k + half;
+          const __m512i scale = i8x16(scales + static_cast<size_t>(sub) * kRows);
+          for (int t = 0; t < T; ++t) {
+            const __m512i centred = _mm512_sub_epi32(dot[t], _mm512_set1_epi32(32 * q8k_bsum(y[t], sub)));
+            sum[t] = _mm512_add_epi32(sum[t], _mm512_mullo_epi32(centred, scale));
+          }
+        }
+      }
+    }
+    const __m512 d = f16x16(block);
+    for (int t = 0; t < T; ++t) {
+      acc[t].v = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(f32_at(y[t]))), _mm512_cvtepi32_ps(sum[t]), acc[t].v);
+    }
+  }
+};
 
 // One group of 16 rows times T tokens (t0 .. t0 + T - 1).
-template <bool kQ8, int T>
+template <typename Format, int T>
 void group_tile(const PackedMatmulArgs& a, int64_t g, int t0) {
   const uint8_t* block = a.packed + static_cast<size_t>(g) * a.group_bytes;
   const uint8_t* act_rows[T];
   const int32_t* sums[T];
   for (int t = 0; t < T; ++t) {
     act_rows[t] = a.acts + static_cast<size_t>(t0 + t) * a.a_stride;
-    sums[t] = a.block_sums + static_cast<size_t>(t0 + t) * static_cast<size_t>(a.n_blocks);
+    sums[t] = a.block_sums == nullptr ? nullptr : a.block_sums + static_cast<size_t>(t0 + t) * a.sums_stride;
   }
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  typename Format::Acc acc[T];
   for (int64_t b = 0; b < a.n_blocks; ++b, block += a.block_bytes) {
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
     const uint8_t* y[T];
-    for (int t = 0; t < T; ++t) y[t] = act_rows[t] + static_cast<size_t>(b) * kActBlockBytes + 2;
-    __m512i dots[T];
-    block_dots<kQ8, T>(block + kScaleBytes, y, dots);
-    for (int t = 0; t < T; ++t) {
-      const __m512i exact = _mm512_sub_epi32(dots[t], _mm512_set1_epi32(sums[t][b]));
-      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(f16_at(y[t] - 2)));
-      acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(exact), acc[t]);
-    }
+    for (int t = 0; t < T; ++t) y[t] = act_rows[t] + static_cast<size_t>(b) * Format::kActBlockBytes;
+    Format::template add_block<T>(block, y, sums, b, acc);
   }
   for (int t = 0; t < T; ++t) {
-    _mm512_storeu_ps(a.out + static_cast<size_t>(t0 + t) * a.out_stride + static_cast<size_t>(g) * 16, acc[t]);
+    _mm512_storeu_ps(a.out + static_cast<size_t>(t0 + t) * a.out_stride + static_cast<size_t>(g) * kRows, acc[t].finish());
   }
 }
 
-template <bool kQ8>
+template <typename Format>
 void run(const PackedMatmulArgs& a, int64_t g_begin, int64_t g_end, int n_tokens) {
   for (int64_t g = g_begin; g < g_end; ++g) {
+    constexpr int kFull = Format::kMaxTokens;
     int t0 = 0;
-    for (; t0 + kMaxTileTokens <= n_tokens; t0 += kMaxTileTokens) group_tile<kQ8, kMaxTileTokens>(a, g, t0);
-    switch (n_tokens - t0) {
-      case 3: group_tile<kQ8, 3>(a, g, t0); break;
-      case 2: group_tile<kQ8, 2>(a, g, t0); break;
-      case 1: group_tile<kQ8, 1>(a, g, t0); break;
-      default: break;
-    }
+    for (; t0 + kFull <= n_tokens; t0 += kFull) group_tile<Format, kFull>(a, g, t0);
+    const int rest = n_tokens - t0;  // < kFull
+    if (rest == 3 && kFull > 3) group_tile<Format, (kFull > 3 ? 3 : 1)>(a, g, t0);
+    if (rest == 2 && kFull > 2) group_tile<Format, (kFull > 2 ? 2 : 1)>(a, g, t0);
+    if (rest == 1) group_tile<Format, 1>(a, g, t0);
   }
 }
 
 }  // namespace
 
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens) {
-  if (args.type == GgmlType::Q8_0) {
-    run<true>(args, g_begin, g_end, n_tokens);
-  } else {
-    run<false>(args, g_begin, g_end, n_tokens);
-  }
+  if (args.type == GgmlType::Q8_0) return run<LegacyFormat<true>>(args, g_begin, g_end, n_tokens);
+  if (args.type == GgmlType::Q4_0) return run<LegacyFormat<false>>(args, g_begin, g_end, n_tokens);
+  if (args.type == GgmlType::Q5_0) return run<Q5_0Format>(args, g_begin, g_end, n_tokens);
+  if (args.type == GgmlType::Q4_K) return run<Q4KFormat>(args, g_begin, g_end, n_tokens);
+  run<Q6KFormat>(args, g_begin, g_end, n_tokens);
 }
 
 }  // namespace alloy::cpu::avx512

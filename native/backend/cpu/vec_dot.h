@@ -4,7 +4,7 @@
 // (ggml-cpu/arch/x86/quants.c, ggml-cpu/vec.cpp) computed lane by lane, so the integer
 // parts are exact and the float accumulation happens in the same lanes and order
 // (x86_float_order.h), giving bit-identical results. `avx2` holds vectorized versions of
-// the hot kernels, compiled when the build targets AVX2 + FMA + F16C; they compute the same
+// the hot kernels, compiled for AVX2 + FMA + F16C on every x86-64 build; they compute the same
 // operations in the same order and must agree with `scalar` bit for bit.
 //
 // Every kernel: w = one weight row of n elements, a = the activation row of the matching
@@ -35,7 +35,9 @@ float dot_q5_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
 float dot_q6_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
 }  // namespace scalar
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+// x86-64 builds always contain them (vec_dot_avx2.cpp is compiled for AVX2 whatever the
+// baseline); cpu_features.h decides at run time whether they are called.
+#if defined(__x86_64__) || defined(_M_X64)
 #define ALLOY_CPU_HAS_AVX2_KERNELS 1
 namespace avx2 {
 float dot_f16(const uint8_t* w, const uint8_t* a, int64_t n);
