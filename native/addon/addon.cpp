@@ -1,8 +1,10 @@
 // Module entry of alloy.node: the Model, Context, Engine and Sampler classes, loadModel, the random-model writer
-// used by tests and benchmarks, and build facts for diagnostics.
+// and the memory-bandwidth probe used by tests and benchmarks, and build facts for diagnostics.
 #include <napi.h>
 
 #include "addon_data.h"
+#include "backend/cpu/cpu_features.h"
+#include "bandwidth_probe.h"
 #include "context_handle.h"
 #include "engine_handle.h"
 #include "model_loader.h"
@@ -16,22 +18,12 @@ namespace {
 
 constexpr const char* kEngineVersion = "0.1.0";
 
+// The kernels' SIMD level in use (first) and the CPU's relevant extensions, detected at run time.
 Napi::Array cpu_features(const Napi::Env& env) {
-  std::vector<const char*> features;
-#if defined(__AVX2__)
-  features.push_back("avx2");
-#endif
-#if defined(__FMA__)
-  features.push_back("fma");
-#endif
-#if defined(__F16C__)
-  features.push_back("f16c");
-#endif
-#if defined(__ARM_NEON)
-  features.push_back("neon");
-#endif
+  std::vector<std::string_view> features{alloy::cpu::simd_level_name(alloy::cpu::active_simd_level())};
+  for (std::string_view flag : alloy::cpu::cpu_flags()) features.push_back(flag);
   Napi::Array out = Napi::Array::New(env, features.size());
-  for (size_t i = 0; i < features.size(); ++i) out.Set(static_cast<uint32_t>(i), features[i]);
+  for (size_t i = 0; i < features.size(); ++i) out.Set(static_cast<uint32_t>(i), std::string(features[i]));
   return out;
 }
 
@@ -46,6 +38,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineHandle::define(env));
   exports.Set("Sampler", SamplerHandle::define(env));
   exports.Set("writeRandomModel", Napi::Function::New(env, write_random_model_js, "writeRandomModel"));
+  exports.Set("measureReadBandwidth", Napi::Function::New(env, measure_read_bandwidth_js, "measureReadBandwidth"));
   exports.Set("engineVersion", Napi::String::New(env, kEngineVersion));
   exports.Set("cpuFeatures", cpu_features(env));
   return exports;

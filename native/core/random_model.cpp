@@ -1,5 +1,6 @@
 #include "random_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -16,6 +17,28 @@ namespace {
   throw Error(ErrorKind::invalid_argument, "random model: " + message);
 }
 
+// Every type must be one the generator makes, every tensor_types name a matrix of the model,
+// and every matrix's row length a multiple of its type's block size.
+void validate_matrix_types(const RandomModelConfig& c) {
+  llama_file_type_for(c.weight_type);  // throws unsupported_tensor_type
+  const std::vector<RandomTensorSpec> tensors = random_model_tensors(c, 1);  // row lengths do not depend on n_vocab
+  for (const auto& [name, type] : c.tensor_types) {
+    const bool is_matrix = std::any_of(tensors.begin(), tensors.end(), [&name = name](const RandomTensorSpec& t) {
+      return t.name == name && t.shape.size() == 2;
+    });
+    if (!is_matrix) invalid("tensor_types names '" + name + "', which is not a matrix of this model");
+    llama_file_type_for(type);
+  }
+  for (const RandomTensorSpec& t : tensors) {
+    if (t.shape.size() != 2) continue;
+    const uint32_t block = ggml_type_traits(t.type).block_elems;
+    if (t.shape[0] % block != 0) {
+      invalid(t.name + ": row length " + std::to_string(t.shape[0]) + " is not a multiple of the " +
+              std::string(ggml_type_name(t.type)) + " block size " + std::to_string(block));
+    }
+  }
+}
+
 void validate(const RandomModelConfig& c) {
   if (c.arch != "llama" && c.arch != "qwen2") invalid("architecture '" + c.arch + "' (llama or qwen2)");
   if (c.n_embd <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_head_kv <= 0 || c.n_ff <= 0 || c.n_ctx_train <= 0 ||
@@ -26,17 +49,13 @@ void validate(const RandomModelConfig& c) {
   if ((c.n_embd / c.n_head) % 2 != 0) invalid("the head dimension must be even (RoPE rotates pairs)");
   if (c.n_head % c.n_head_kv != 0) invalid("n_head is not a multiple of n_head_kv");
   if (c.n_rot > c.n_embd / c.n_head || c.n_rot % 2 != 0) invalid("n_rot must be even and at most the head dimension");
-  const uint32_t block = ggml_type_traits(c.weight_type).block_elems;
-  if (c.n_embd % block != 0 || c.n_ff % block != 0) {
-    invalid("n_embd and n_ff must be multiples of the " + std::string(ggml_type_name(c.weight_type)) +
-            " block size " + std::to_string(block));
-  }
   if (!(c.rope_freq_base > 0) || !(c.rms_eps > 0) || !std::isfinite(c.rope_freq_base) || !std::isfinite(c.rms_eps)) {
     invalid("rope_freq_base and rms_eps must be positive");
   }
   for (float s : {c.weight_std, c.qk_std, c.embd_std, c.output_std, c.norm_std, c.bias_std}) {
     if (!std::isfinite(s) || s < 0) invalid("standard deviations must be finite and >= 0");
   }
+  validate_matrix_types(c);
 }
 
 uint64_t fnv1a(std::string_view text) {
@@ -99,7 +118,9 @@ std::vector<RandomTensorSpec> random_model_tensors(const RandomModelConfig& c, i
   const bool biases = c.arch == "qwen2";
   std::vector<RandomTensorSpec> out;
   const auto matrix = [&](std::string name, int64_t cols, int64_t rows, float std) {
-    out.push_back({std::move(name), c.weight_type, {cols, rows}, 0.0f, std});
+    const auto it = c.tensor_types.find(name);
+    const GgmlType type = it == c.tensor_types.end() ? c.weight_type : it->second;
+    out.push_back({std::move(name), type, {cols, rows}, 0.0f, std});
   };
   const auto vector = [&](std::string name, int64_t n, float mean, float std) {
     out.push_back({std::move(name), GgmlType::F32, {n}, mean, std});
@@ -127,7 +148,7 @@ std::vector<RandomTensorSpec> random_model_tensors(const RandomModelConfig& c, i
 
 GgufWriter build_random_model(const RandomModelConfig& c) {
   validate(c);
-  const uint32_t file_type = llama_file_type_for(c.weight_type);
+  const uint32_t file_type = c.file_type ? *c.file_type : llama_file_type_for(c.weight_type);
   GgufWriter writer;
   const std::string& a = c.arch;
   writer.add("general.architecture", GgufMetaValue::string(a));

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,14 @@ struct RandomModelConfig {
   float rms_eps = 1e-6f;
   bool tied_output = false;  // true: no output.weight (llama.cpp reuses token_embd)
   // Type of every 2-D matrix; 1-D tensors (norms, biases) stay F32 as in llama.cpp. Block
-  // types need n_embd and n_ff to be multiples of their block size (256 for K-quants).
+  // types need each matrix's row length (n_embd, or n_ff for ffn_down) to be a multiple of
+  // their block size (256 for K-quants).
   GgmlType weight_type = GgmlType::F32;
+  // Per-matrix types by tensor name (e.g. "blk.0.attn_v.weight"), overriding weight_type:
+  // mixes such as llama.cpp's Q4_K_M. Every name must be a matrix of this model.
+  std::map<std::string, GgmlType> tensor_types;
+  // general.file_type (LLAMA_FTYPE_*); unset: llama_file_type_for(weight_type).
+  std::optional<uint32_t> file_type;
   uint64_t seed = 1;
   // Value scales per tensor group (standard deviations; see fill_random_weights).
   float weight_std = 0.02f;  // attn_v, attn_output, ffn_gate, ffn_up, ffn_down
@@ -55,7 +63,8 @@ struct RandomTensorSpec {
 
 // The tensors, in file order: token_embd, then per layer attn_norm, attn_q (+ bias),
 // attn_k (+ bias), attn_v (+ bias), attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down, then
-// output_norm and (untied) output. n_vocab must already be resolved (> 0).
+// output_norm and (untied) output; matrices carry their tensor_types override, if any.
+// n_vocab must already be resolved (> 0).
 std::vector<RandomTensorSpec> random_model_tensors(const RandomModelConfig& config, int n_vocab);
 
 // llama.cpp's general.file_type (LLAMA_FTYPE_*) for a model whose matrices are all `type`;

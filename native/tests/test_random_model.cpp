@@ -220,6 +220,61 @@ TEST_CASE("random models: seeds, scales and n_rot change what they should") {
   CHECK(tensor(sharp_file, "blk.0.attn_v.weight") == tensor(base, "blk.0.attn_v.weight"));
 }
 
+TEST_CASE("random models: per-tensor types override the weight type, file type on request") {
+  RandomModelConfig c;
+  c.arch = "qwen2";
+  c.n_vocab = 300;
+  c.n_embd = 128;  // not a multiple of 256: K-quants only fit ffn_down, whose rows are n_ff long
+  c.n_head = 2;
+  c.n_head_kv = 1;
+  c.n_ff = 512;
+  c.n_layer = 2;
+  c.tied_output = true;
+  c.weight_type = GgmlType::Q5_0;
+  const std::vector<uint8_t> uniform = build_random_model(c).write_bytes();
+  RandomModelConfig mixed = c;
+  mixed.tensor_types = {
+      {"token_embd.weight", GgmlType::Q8_0},
+      {"blk.0.attn_v.weight", GgmlType::Q8_0},
+      {"blk.0.ffn_down.weight", GgmlType::Q6_K},
+      {"blk.1.ffn_down.weight", GgmlType::Q4_K},
+  };
+  mixed.file_type = 15;  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  const GgufFile f = parse_bytes(build_random_model(mixed).write_bytes());
+  CHECK_EQ(f.require_uint("general.file_type"), 15u);
+  for (const RandomTensorSpec& spec : random_model_tensors(mixed, 300)) {
+    const GgufTensorInfo* t = f.find_tensor(spec.name);
+    if (t == nullptr) {
+      alloy_test::report_failure(__FILE__, __LINE__, "missing " + spec.name);
+      continue;
+    }
+    const auto it = mixed.tensor_types.find(spec.name);
+    const GgmlType expected = spec.shape.size() == 1 ? GgmlType::F32 : it != mixed.tensor_types.end() ? it->second : GgmlType::Q5_0;
+    if (t->type != expected) alloy_test::report_failure(__FILE__, __LINE__, spec.name + " has the wrong type");
+    const ByteSpan data = f.tensor_bytes(*t);
+    for (size_t block = 0; block < data.size(); block += ggml_type_traits(t->type).block_bytes) {
+      for (uint32_t field : f16_field_offsets(t->type)) CHECK(f16_is_finite(load_le<uint16_t>(data, block + field)));
+    }
+  }
+  // A tensor's data depends only on the seed, its name and its own type.
+  const GgufFile base = parse_bytes(uniform);
+  const auto tensor = [](const GgufFile& g, const char* name) { return span_bytes(g.tensor_bytes(*g.find_tensor(name))); };
+  CHECK(tensor(f, "blk.0.attn_q.weight") == tensor(base, "blk.0.attn_q.weight"));
+  CHECK(tensor(f, "blk.1.attn_v.weight") == tensor(base, "blk.1.attn_v.weight"));
+  CHECK_EQ(parse_bytes(uniform).require_uint("general.file_type"), llama_file_type_for(GgmlType::Q5_0));
+
+  const auto rejects = [&c](std::map<std::string, GgmlType> types, ErrorKind kind) {
+    RandomModelConfig bad = c;
+    bad.tensor_types = std::move(types);
+    CHECK_THROWS_KIND(build_random_model(bad), kind);
+  };
+  rejects({{"blk.2.attn_v.weight", GgmlType::Q8_0}}, ErrorKind::invalid_argument);     // no layer 2
+  rejects({{"blk.0.attn_norm.weight", GgmlType::Q8_0}}, ErrorKind::invalid_argument);  // 1-D stays F32
+  rejects({{"output.weight", GgmlType::Q8_0}}, ErrorKind::invalid_argument);           // tied: no output
+  rejects({{"blk.0.attn_q.weight", GgmlType::Q4_K}}, ErrorKind::invalid_argument);     // 128-long rows
+  rejects({{"blk.0.ffn_down.weight", GgmlType::IQ2_XS}}, ErrorKind::unsupported_tensor_type);
+}
+
 TEST_CASE("random models reject inconsistent configurations") {
   RandomModelConfig c;
   c.n_vocab = 300;

@@ -2,6 +2,7 @@
 // machine's busy time (/proc/stat) minus this process's own CPU time (all its threads), per
 // second of wall time, in cores. On a shared machine this tells a disturbed measurement from
 // a clean one directly. Linux only: elsewhere it reports null (no evidence either way).
+// waitForQuiet holds the benchmark back until the machine is quiet (or a time limit passes).
 import { readFileSync } from 'node:fs';
 
 const USER_HZ = 100; // /proc/stat unit on every Linux ABI Node supports
@@ -29,4 +30,24 @@ export function foreignCores(start) {
   const own = process.cpuUsage(start.own);
   const ownS = (own.user + own.system) / 1e6;
   return Math.max(0, (busy - start.busy - ownS) / wallS);
+}
+
+// Blocks the thread for ms milliseconds (the forward benchmark is synchronous).
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+// Waits until other processes use at most `limit` cores over one `windowMs` window, for at
+// most maxWaitMs. Returns { waited_ms, quiet, foreign }: quiet false when the time ran out
+// (or off Linux, where nothing is known); foreign is the last window's cores (null off Linux).
+export function waitForQuiet({ limit, maxWaitMs, windowMs = 1000 }) {
+  const t0 = performance.now();
+  for (;;) {
+    const meter = startCpuMeter();
+    sleepSync(windowMs);
+    const foreign = foreignCores(meter);
+    const waited = performance.now() - t0;
+    if (foreign === null || foreign <= limit) return { waited_ms: waited, quiet: foreign !== null, foreign };
+    if (waited + windowMs > maxWaitMs) return { waited_ms: waited, quiet: false, foreign };
+  }
 }

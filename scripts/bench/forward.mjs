@@ -1,15 +1,19 @@
-// The forward-pass benchmark: our engine and llama.cpp (node-llama-cpp, CPU) alternately on
-// the same model file with the same threads. Every engine run is its own child process
-// (scripts/bench/worker.mjs), so resident memory is measured cleanly; rounds alternate which
-// engine goes first. A section measured while other processes used more than
-// FOREIGN_CPU_LIMIT cores is disturbed: it is kept in `raw` but not in the figures, and
-// extra rounds (up to twice the requested number) make up for it while the time budget
-// allows. An engine that fails is reported with its error (null figures), never with
-// invented numbers, and is not run again.
+// The forward-pass benchmark of one model: our engine and llama.cpp (node-llama-cpp, CPU)
+// alternately on the same model file with the same threads. Every engine run is its own child
+// process (scripts/bench/worker.mjs), so resident memory is measured cleanly; rounds
+// alternate which engine goes first. Before each engine run the bench waits (up to
+// QUIET_WAIT_S) for a window in which other processes use at most FOREIGN_CPU_LIMIT cores.
+// A section measured while other processes used more than that is disturbed: it is kept in
+// `raw` but not in the figures, and extra rounds (up to twice the requested number) make up
+// for it while the time budget allows. Each figure says over how many runs per engine its
+// median is taken (`runs`) and how many rounds it discarded (`discarded`). An engine that
+// fails is reported with its error (null figures), never with invented numbers, and is not
+// run again.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { waitForQuiet } from './cpu-meter.mjs';
 import { pairedFigure, round3 } from './stats.mjs';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.mjs');
@@ -18,13 +22,18 @@ const ENGINES = ['ours', 'llama_cpp'];
 const FIGURES = {
   pp512: 'pp512',
   tg128: 'tg128',
+  fim_cold_ms: 'fim_cold',
+  fim_reuse_ms: 'fim_reuse',
   load_ms: 'load',
   rss_mb: null,
   rss_after_eval_mb: null,
   context_ms: 'load',
 };
-const N_CTX = 1024; // room for pp512 and for tg128's 64 + 128 tokens; the same for both engines
-const FOREIGN_CPU_LIMIT = Number(process.env.ALLOY_BENCH_FOREIGN_CPU) || 0.05;
+const TIMED_SECTIONS = ['pp512', 'tg128', 'fim_cold', 'fim_reuse'];
+// Room for pp512, tg128's 64 + 128 tokens and the FIM request's 1024 + 32; the same for both engines.
+const N_CTX = 1280;
+export const FOREIGN_CPU_LIMIT = Number(process.env.ALLOY_BENCH_FOREIGN_CPU) || 0.05;
+export const QUIET_WAIT_S = Number(process.env.ALLOY_BENCH_QUIET_WAIT_S) || 20;
 
 function runWorker(args, timeoutMs) {
   const t0 = performance.now();
@@ -48,13 +57,26 @@ function runWorker(args, timeoutMs) {
 }
 
 const isDisturbed = (run, section) => section !== null && (run.foreign_cpu?.[section] ?? 0) > FOREIGN_CPU_LIMIT;
-const cleanRun = (run) => !isDisturbed(run, 'pp512') && !isDisturbed(run, 'tg128');
+const cleanRun = (run) => TIMED_SECTIONS.every((section) => !isDisturbed(run, section));
 
 function describe(run, wallMs) {
   const f = run.foreign_cpu ?? {};
-  const foreign = ['pp512', 'tg128'].map((k) => (f[k] == null ? '?' : f[k].toFixed(2))).join('/');
-  return `pp512 ${run.pp512.toFixed(1)} t/s, tg128 ${run.tg128.toFixed(1)} t/s, load ${run.load_ms.toFixed(0)} ms, ` +
-    `rss ${run.rss_mb.toFixed(0)} MiB, other processes ${foreign} cores${cleanRun(run) ? '' : ' (disturbed)'} (${(wallMs / 1000).toFixed(1)} s)`;
+  const foreign = TIMED_SECTIONS.map((k) => (f[k] == null ? '?' : f[k].toFixed(2))).join('/');
+  return `pp512 ${run.pp512.toFixed(1)} t/s, tg128 ${run.tg128.toFixed(1)} t/s, fim ${run.fim_cold_ms.toFixed(0)}/` +
+    `${run.fim_reuse_ms.toFixed(0)} ms, load ${run.load_ms.toFixed(0)} ms, rss ${run.rss_mb.toFixed(0)} MiB, ` +
+    `other processes ${foreign} cores${cleanRun(run) ? '' : ' (disturbed)'} (${(wallMs / 1000).toFixed(1)} s)`;
+}
+
+// Waits for a quiet machine before a measurement; `waits` collects what happened.
+export function quietBefore(waits, log, what) {
+  const w = waitForQuiet({ limit: FOREIGN_CPU_LIMIT, maxWaitMs: QUIET_WAIT_S * 1000 });
+  waits.count++;
+  waits.waited_s += w.waited_ms / 1000;
+  if (!w.quiet) {
+    waits.gave_up++;
+    const cores = w.foreign == null ? 'unknown' : `${w.foreign.toFixed(2)} cores`;
+    log(`bench: ${what}: no quiet window in ${QUIET_WAIT_S} s (other processes: ${cores}); measuring anyway`);
+  }
 }
 
 // options: { modelFile, addonPath, threads, rounds, budgetMs, workerTimeoutMs, log }
@@ -68,6 +90,7 @@ export function benchForward(options) {
   let settings = null;
   let round = 0;
   let slowestRoundMs = 0;
+  const waits = { count: 0, waited_s: 0, gave_up: 0 };
   const satisfied = () => ENGINES.every((e) => errors[e] || runs[e].filter((r) => r && cleanRun(r)).length >= options.rounds);
   for (; round < maxRounds && !(round >= options.rounds && satisfied()); round++) {
     if (ENGINES.every((e) => errors[e])) break;
@@ -84,6 +107,7 @@ export function benchForward(options) {
       const remaining = options.budgetMs - (performance.now() - started);
       const timeout = Math.round(Math.max(10_000, Math.min(options.workerTimeoutMs, remaining)));
       const args = { engine, model: options.modelFile, threads: options.threads, nCtx: N_CTX, addonPath: options.addonPath };
+      quietBefore(waits, log, `round ${round + 1}: ${engine}`);
       const { wallMs, result } = runWorker(args, timeout);
       if (result.error) {
         errors[engine] = result.error;
@@ -98,24 +122,23 @@ export function benchForward(options) {
   }
   if (!satisfied()) notes.push(`fewer than ${options.rounds} undisturbed runs per engine: figures use what there is`);
 
-  const out = { rounds: round, rounds_requested: options.rounds, foreign_cpu_limit: FOREIGN_CPU_LIMIT };
+  const out = { rounds: round, rounds_requested: options.rounds };
   const disturbed = new Set();
-  const disturbedByFigure = {};
   const fromDisturbed = [];
   for (const [key, section] of Object.entries(FIGURES)) {
     const entries = (engine) => runs[engine].map((r) => (r ? { value: r[key], disturbed: isDisturbed(r, section) } : null));
     const f = pairedFigure(entries('ours'), entries('llama_cpp'));
-    out[key] = f.value;
-    disturbedByFigure[key] = f.droppedRounds.length;
+    out[key] = { ...f.value, runs: f.kept, discarded: f.droppedRounds.length };
     for (const i of f.droppedRounds) disturbed.add(i);
     if (f.fromDisturbed) fromDisturbed.push(key);
   }
   if (fromDisturbed.length > 0) {
     notes.push(`an engine had no undisturbed run for ${fromDisturbed.join(', ')}: those figures (both engines) include disturbed runs`);
   }
+  out.clean_runs = Object.fromEntries(ENGINES.map((e) => [e, runs[e].filter((r) => r && cleanRun(r)).length]));
   out.disturbed_rounds = disturbed.size;
-  out.disturbed_by_figure = disturbedByFigure;
   out.figures_from_disturbed_runs = fromDisturbed;
+  out.quiet_wait = { waits: waits.count, waited_s: round3(waits.waited_s), gave_up: waits.gave_up };
   out.errors = errors;
   out.notes = notes;
   out.llama_cpp_settings = settings;

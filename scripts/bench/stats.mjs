@@ -57,7 +57,8 @@ export function undisturbed(ours, theirs) {
 // from the median ratio by more than DISTURBED_BAND are left out too; the figure is the
 // median of what is left per engine. When an engine has no undisturbed value at all, both
 // engines use all of their values instead (`fromDisturbed`), so that the ratio never sets a
-// clean figure against a disturbed one. droppedRounds: the rounds left out.
+// clean figure against a disturbed one. droppedRounds: the rounds left out; kept: how many
+// values each engine's median is taken over.
 export function pairedFigure(ours, theirs) {
   const hasClean = (entries) => entries.some((e) => e && !e.disturbed);
   const hasAny = (entries) => entries.some((e) => e);
@@ -87,15 +88,14 @@ export function pairedFigure(ours, theirs) {
       }
     }
   }
-  const pick = (values) => {
-    const kept = values.filter((v) => v != null);
-    return kept.length > 0 ? median(kept) : null;
-  };
+  const kept = (values) => values.filter((v) => v != null);
+  const pick = (values) => (kept(values).length > 0 ? median(kept(values)) : null);
   const ov = pick(o);
   const tv = pick(t);
   return {
     value: { ours: round3(ov), llama_cpp: round3(tv), ratio: ov !== null && tv !== null && tv !== 0 ? round3(ov / tv) : null },
     droppedRounds: [...dropped].sort((a, b) => a - b),
     fromDisturbed,
+    kept: { ours: kept(o).length, llama_cpp: kept(t).length },
   };
 }

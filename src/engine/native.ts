@@ -64,6 +64,27 @@ export interface RandomModelOptions {
   biasStd?: number;
   vocabPath?: string;
   name?: string;
+  /** Per-matrix types by tensor name (e.g. `blk.0.attn_v.weight`), overriding weightType. */
+  tensorTypes?: Record<string, string>;
+  /** general.file_type (LLAMA_FTYPE_*); absent: derived from weightType. */
+  fileType?: number;
+}
+
+/** Options of measureReadBandwidth (defaults: 1024 MiB, every hardware thread, 5 repeats). */
+export interface ReadBandwidthOptions {
+  mib?: number;
+  threads?: number;
+  repeats?: number;
+}
+
+/** Memory read bandwidth in GB/s (1e9 bytes/s): the best and median timed pass, and each pass. */
+export interface ReadBandwidth {
+  best_gbs: number;
+  median_gbs: number;
+  samples_gbs: number[];
+  mib: number;
+  threads: number;
+  repeats: number;
 }
 
 /** Sampling parameters (defaults: greedy temp 0, topK 40, topP 0.95, minP 0.05, no repeat penalty, repeatLastN 64, seed 0). */
@@ -241,6 +262,8 @@ export interface NativeAddon {
   Context: new (model: NativeModel, options?: ContextOptions) => NativeContext;
   Sampler: new (options?: SamplerOptions) => NativeSampler;
   writeRandomModel(options: RandomModelOptions, outPath: string): void;
+  /** Reads a buffer of `mib` MiB with `threads` threads (synchronous; benchmarks' bandwidth bound). */
+  measureReadBandwidth(options?: ReadBandwidthOptions): ReadBandwidth;
   engineVersion: string;
   cpuFeatures: string[];
 }

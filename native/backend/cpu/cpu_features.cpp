@@ -70,4 +70,24 @@ SimdLevel active_simd_level() {
   return level;
 }
 
+std::vector<std::string_view> cpu_flags() {
+  std::vector<std::string_view> flags;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) flags.push_back("avx2");
+  if (__builtin_cpu_supports("fma")) flags.push_back("fma");
+  if (__builtin_cpu_supports("f16c")) flags.push_back("f16c");
+  if (__builtin_cpu_supports("avx512f")) flags.push_back("avx512f");
+  if (__builtin_cpu_supports("avx512bw")) flags.push_back("avx512bw");
+  if (__builtin_cpu_supports("avx512vl")) flags.push_back("avx512vl");
+  if (__builtin_cpu_supports("avx512vnni")) flags.push_back("avx512vnni");
+#elif defined(__aarch64__)
+  flags.push_back("neon");
+#if defined(__ARM_FEATURE_DOTPROD)
+  flags.push_back("dotprod");
+#endif
+#endif
+  return flags;
+}
+
 }  // namespace alloy::cpu

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 namespace alloy::cpu {
 
@@ -22,5 +23,8 @@ SimdLevel host_simd_level();
 // host_simd_level(), or the level ALLOY_SIMD names when that is lower (an unknown or higher
 // name is ignored). Read once, at the first call.
 SimdLevel active_simd_level();
+
+// The instruction-set extensions this CPU reports that the kernels care about (diagnostics).
+std::vector<std::string_view> cpu_flags();
 
 }  // namespace alloy::cpu
