@@ -1,11 +1,13 @@
 // The float dot products of attention and F16 / F32 matmuls (backend/cpu/float_dots.h): the
 // SIMD kernels of the active level against the scalar emulation of ggml's summation orders,
 // bit for bit (tolerance: none; the lanes see the same fused multiply-adds in the same order).
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_kernels.h"
 #include "backend/cpu/float_dots.h"
 #include "check.h"
 #include "core/half.h"
@@ -55,6 +57,23 @@ TEST_CASE("float dot products equal the scalar emulation bit for bit") {
     }
   }
   std::printf("compared %d dot products\n", compared);
+}
+
+TEST_CASE("f32_to_f16_row equals the software conversion for every float class") {
+  Rng rng(406);
+  std::vector<float> x(1003);
+  for (float& v : x) {
+    const uint32_t bits = static_cast<uint32_t>(rng.next_u64());
+    std::memcpy(&v, &bits, sizeof v);  // any bit pattern: NaN, infinities, subnormals, overflow
+  }
+  std::vector<uint16_t> fast(x.size());
+  f32_to_f16_row(x.data(), static_cast<int64_t>(x.size()), fast.data());
+  int differ = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const bool both_nan = std::isnan(x[i]) && (fast[i] & 0x7C00u) == 0x7C00u && (fast[i] & 0x3FFu) != 0;
+    if (fast[i] != float_to_f16_bits(x[i]) && !both_nan) ++differ;
+  }
+  CHECK_EQ(differ, 0);
 }
 
 TEST_CASE("float_dot_rows equals one float_dot per row") {

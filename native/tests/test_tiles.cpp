@@ -42,7 +42,7 @@ std::vector<Level> levels() {
   std::vector<Level> out;
 #if defined(__x86_64__)
   const SimdLevel host = host_simd_level();
-  out.push_back({"avx2", host == SimdLevel::avx2 || host == SimdLevel::avx512_vnni, avx2::tile_kernel});
+  out.push_back({"avx2", has_avx2(host), avx2::tile_kernel});
 #endif
   return out;
 }
@@ -119,5 +119,5 @@ TEST_CASE("the active SIMD level is the host's unless ALLOY_SIMD lowers it") {
         wanted != nullptr);
   // A tiled type has a tile kernel at every x86 SIMD level, none at the scalar level.
   const TileKernel active = tile_kernel(GgmlType::Q8_0);
-  CHECK((active.fn != nullptr) == (active_simd_level() == SimdLevel::avx2 || active_simd_level() == SimdLevel::avx512_vnni));
+  CHECK((active.fn != nullptr) == (has_avx2(active_simd_level())));
 }

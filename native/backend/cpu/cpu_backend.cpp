@@ -59,7 +59,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
   activations_ = uninitialized<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
   const size_t kv = static_cast<size_t>(round_up(config.max_kv, kKvCapacityAlignment));
   const size_t head = static_cast<size_t>(config.max_head_dim);
-  if (active_simd_level() == SimdLevel::avx512_vnni) {
+  if (has_avx512_vnni(active_simd_level())) {
     for (const WeightView* w : weights) {
       if (!packable(*w) || packed_.count(w->bytes.data()) != 0) continue;
       packed_.emplace(w->bytes.data(), pack_matrix(*w, pool_));

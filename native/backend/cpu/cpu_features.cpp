@@ -49,6 +49,9 @@ std::string_view simd_level_name(SimdLevel level) {
   return "scalar";
 }
 
+bool has_avx2(SimdLevel level) { return level == SimdLevel::avx2 || level == SimdLevel::avx512_vnni; }
+bool has_avx512_vnni(SimdLevel level) { return level == SimdLevel::avx512_vnni; }
+
 SimdLevel host_simd_level() {
   static const SimdLevel level = detect();
   return level;
@@ -81,6 +84,7 @@ std::vector<std::string_view> cpu_flags() {
   if (__builtin_cpu_supports("avx512bw")) flags.push_back("avx512bw");
   if (__builtin_cpu_supports("avx512vl")) flags.push_back("avx512vl");
   if (__builtin_cpu_supports("avx512vnni")) flags.push_back("avx512vnni");
+  if (__builtin_cpu_supports("amx-int8")) flags.push_back("amx-int8");
 #elif defined(__aarch64__)
   flags.push_back("neon");
 #if defined(__ARM_FEATURE_DOTPROD)

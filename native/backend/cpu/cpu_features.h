@@ -11,9 +11,13 @@ namespace alloy::cpu {
 enum class SimdLevel {
   scalar,        // the portable reference kernels
   avx2,          // x86-64 AVX2 + FMA + F16C
-  avx512_vnni,   // AVX2 kernels plus AVX-512 (F, BW, VL) VNNI tile kernels
+  avx512_vnni,   // AVX2 kernels plus AVX-512 (F, BW, VL) VNNI packed-weight kernels
   neon_dotprod,  // aarch64 NEON with the dot-product extension
 };
+
+// Whether a level includes the AVX2 kernels / the AVX-512 VNNI kernels.
+bool has_avx2(SimdLevel level);
+bool has_avx512_vnni(SimdLevel level);
 
 std::string_view simd_level_name(SimdLevel level);
 

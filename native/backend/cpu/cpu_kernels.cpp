@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_features.h"
+#include "backend/cpu/float_dots.h"
 #include "core/half.h"
 
 // The fused multiply-adds below are spelled out with std::fma exactly where ggml's build
@@ -86,7 +87,7 @@ float reduce_add_16(const float* v) {
 namespace {
 
 bool use_avx512_rows() {
-  static const bool use = active_simd_level() == SimdLevel::avx512_vnni;
+  static const bool use = has_avx512_vnni(active_simd_level());
   return use;
 }
 
@@ -143,7 +144,12 @@ void swiglu_row_reference(const float* gate, const float* up, int n, float* out)
 }
 
 void f32_to_f16_row(const float* x, int64_t n, uint16_t* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_f16(x[i]);
+  int64_t i = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  static const bool f16c = has_avx2(active_simd_level());  // AVX2 levels include F16C
+  if (f16c) i = avx2::f32_to_f16_vector_part(x, n, out);
+#endif
+  for (; i < n; ++i) out[i] = f32_to_f16(x[i]);
 }
 
 }  // namespace alloy::cpu

@@ -117,7 +117,7 @@ float dot_with(FloatFormat type, const uint8_t* x, const uint8_t* y, int64_t n, 
 
 bool x86_simd_active() {
   const SimdLevel level = active_simd_level();
-  return level == SimdLevel::avx2 || level == SimdLevel::avx512_vnni;
+  return has_avx2(level);
 }
 
 }  // namespace

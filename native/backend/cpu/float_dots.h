@@ -49,6 +49,9 @@ namespace avx2 {
 float vec_dot_steps(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t full);
 // tinyBLAS's dot product: one 16-float accumulator over n elements (a multiple of 16), reduced.
 float gemm_dot(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n);
+// F16C conversion (round to nearest even, as half.h) of the first n - n % 8 floats of x;
+// returns how many it converted.
+int64_t f32_to_f16_vector_part(const float* x, int64_t n, uint16_t* out);
 // gemm_dot for rows x + j * x_stride, j < count (float_dot_rows with the GEMM kernel).
 void gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
                    float* out);

@@ -78,6 +78,15 @@ void gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int co
   }
 }
 
+int64_t f32_to_f16_vector_part(const float* x, int64_t n, uint16_t* out) {
+  const int64_t full = n - n % 8;
+  for (int64_t i = 0; i < full; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  return full;
+}
+
 float gemm_dot(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n) {
   return format == FloatFormat::f16 ? gemm_dot_of<FloatFormat::f16>(x, y, n) : gemm_dot_of<FloatFormat::f32>(x, y, n);
 }

@@ -54,4 +54,5 @@ namespace avx512 {
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
 }  // namespace avx512
 
+
 }  // namespace alloy::cpu
