@@ -131,7 +131,11 @@ void float_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int c
                     DotKernel kernel, float* out) {
   static const bool simd = x86_simd_active();
 #if defined(__x86_64__) || defined(_M_X64)
-  if (simd && kernel == DotKernel::gemm) return avx2::gemm_dot_rows(format, x, x_stride, count, y, n, out);
+  static const bool avx512 = has_avx512_vnni(active_simd_level());
+  if (simd && kernel == DotKernel::gemm) {
+    const int done = avx512 ? avx512::gemm_dot_rows(format, x, x_stride, count, y, n, out) : 0;
+    return avx2::gemm_dot_rows(format, x + static_cast<size_t>(done) * x_stride, x_stride, count - done, y, n, out + done);
+  }
 #endif
   for (int j = 0; j < count; ++j) out[j] = dot_with(format, x + j * x_stride, y, n, kernel, simd);
 }

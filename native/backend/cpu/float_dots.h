@@ -56,6 +56,11 @@ int64_t f32_to_f16_vector_part(const float* x, int64_t n, uint16_t* out);
 void gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
                    float* out);
 }  // namespace avx2
+namespace avx512 {
+// gemm_dot_rows for the first count / 16 * 16 rows (returned); the caller does the rest.
+int gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
+                  float* out);
+}  // namespace avx512
 #endif
 
 }  // namespace alloy::cpu

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backend/cpu/cpu_features.h"
 #include "backend/cpu/quant_blocks.h"
 #include "backend/cpu/x86_float_order.h"
 
@@ -103,6 +104,14 @@ void store_u16(uint8_t* out, uint16_t bits) { std::memcpy(out, &bits, sizeof bit
 }  // namespace
 
 void quantize_row_q8_0(const float* x, int64_t n, uint8_t* out) {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const bool simd = has_avx2(active_simd_level());
+  if (simd) return avx2::quantize_row_q8_0(x, n, out);
+#endif
+  quantize_row_q8_0_reference(x, n, out);
+}
+
+void quantize_row_q8_0_reference(const float* x, int64_t n, uint8_t* out) {
   auto* y = reinterpret_cast<BlockQ8_0*>(out);  // byte-only struct: alignment 1, no padding
   for (int64_t i = 0; i < n / kQK; ++i) quantize_q8_block(x + i * kQK, y[i].d, y[i].qs);
 }

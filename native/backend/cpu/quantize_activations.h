@@ -22,6 +22,14 @@ void quantize_row_q8_0(const float* x, int64_t n, uint8_t* out);  // n % 32 == 0
 void quantize_row_q8_1(const float* x, int64_t n, uint8_t* out);  // n % 32 == 0
 void quantize_row_q8_k(const float* x, int64_t n, uint8_t* out);  // n % 256 == 0
 
+// The scalar form of quantize_row_q8_0 (the reference of the SIMD version).
+void quantize_row_q8_0_reference(const float* x, int64_t n, uint8_t* out);
+#if defined(__x86_64__) || defined(_M_X64)
+namespace avx2 {
+void quantize_row_q8_0(const float* x, int64_t n, uint8_t* out);  // the same bytes, with AVX2
+}
+#endif
+
 // The floats an activation row stands for (d * q per element for the Q8 types). For tests
 // and references; llama.cpp never dequantizes activations. Preconditions as above, reversed.
 void dequantize_activation_row(ActType type, const uint8_t* row, int64_t n, float* out);

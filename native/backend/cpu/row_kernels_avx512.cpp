@@ -53,12 +53,22 @@ __mmask16 first_lanes(int count) { return static_cast<__mmask16>((1u << count) -
 }  // namespace
 
 void softmax_row(const float* scores, int n, float scale, float* probs) {
-  float max = -INFINITY;
-  for (int i = 0; i < n; ++i) {
-    probs[i] = scores[i] * scale;
-    max = std::fmax(max, probs[i]);
+  // probs = scores * scale and their maximum. VMAXPS takes the second operand when either is
+  // NaN where std::fmax ignores NaN; a row with NaN takes the scalar emulation instead. (For
+  // other values the two maxima are equal, up to the sign of a zero, which the subtraction
+  // below cannot tell apart.)
+  const __m512 vscale = _mm512_set1_ps(scale);
+  __m512 vmax_lanes = _mm512_set1_ps(-INFINITY);
+  __mmask16 nan = 0;
+  for (int g = 0; g < n; g += 16) {
+    const __mmask16 lanes = first_lanes(n - g < 16 ? n - g : 16);
+    const __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, scores + g), vscale);
+    _mm512_mask_storeu_ps(probs + g, lanes, x);
+    nan |= _mm512_mask_cmp_ps_mask(lanes, x, x, _CMP_UNORD_Q);
+    vmax_lanes = _mm512_mask_max_ps(vmax_lanes, lanes, vmax_lanes, x);
   }
-  const __m512 vmax = _mm512_set1_ps(max);
+  if (nan != 0) return softmax_row_reference(scores, n, scale, probs);
+  const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(vmax_lanes));
   double sum = 0.0;
   for (int g = 0; g < n; g += 16) {
     const int len = n - g < 16 ? n - g : 16;

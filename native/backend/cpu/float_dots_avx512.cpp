@@ -1,0 +1,76 @@
+// AVX-512 version of float_dot_rows with the GEMM kernel (float_dots.h): sixteen rows at a
+// time, each with its own 16-float accumulator (tinyBLAS's summation: one fused multiply-add
+// per 16 elements), and the sixteen reductions done together by pairwise shuffles that add
+// exactly the pairs reduce_add_16 adds: v[i] + v[i + 8], then + 4, then (0 + 2) + (1 + 3). So
+// every result is bit-identical to the scalar emulation (test_float_dots checks it).
+// This file odr-uses no inline function of another header (see x86_simd.h for why).
+#include "backend/cpu/float_dots.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+
+#include <immintrin.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 AVX-512 header false positive
+#endif
+
+namespace alloy::cpu::avx512 {
+namespace {
+
+constexpr int kRows = 16;
+
+template <FloatFormat T>
+__m512 load16(const uint8_t* p, int64_t i) {
+  if constexpr (T == FloatFormat::f16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * i)));
+  } else {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(p + 4 * i));
+  }
+}
+
+// out[j] = reduce_add_16(v[j]) for j < 16, in one vector.
+__m512 reduce_16x16(const __m512 (&v)[kRows]) {
+  __m512 u[8], w[4], s[2];
+  for (int m = 0; m < 8; ++m) {  // per row: v[i] + v[i + 8]; rows 2m, 2m+1 in the two halves
+    u[m] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * m], v[2 * m + 1], 0x44), _mm512_shuffle_f32x4(v[2 * m], v[2 * m + 1], 0xEE));
+  }
+  for (int k = 0; k < 4; ++k) {  // then + 4: rows 4k .. 4k+3 in the four 128-bit lanes
+    w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0x88), _mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0xDD));
+  }
+  for (int h = 0; h < 2; ++h) {  // then (0 + 2) and (1 + 3)
+    s[h] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * h], w[2 * h + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(w[2 * h], w[2 * h + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  }
+  // and their sum: lane 4L + i now holds row L + 4i.
+  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(order, r);
+}
+
+template <FloatFormat T>
+int gemm_rows(const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n, float* out) {
+  const int full = count / kRows * kRows;
+  for (int j0 = 0; j0 < full; j0 += kRows) {
+    __m512 acc[kRows];
+    for (__m512& a : acc) a = _mm512_setzero_ps();
+    const uint8_t* rows = x + static_cast<size_t>(j0) * x_stride;
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m512 yv = load16<T>(y, i);
+      for (int j = 0; j < kRows; ++j) acc[j] = _mm512_fmadd_ps(load16<T>(rows + static_cast<size_t>(j) * x_stride, i), yv, acc[j]);
+    }
+    _mm512_storeu_ps(out + j0, reduce_16x16(acc));
+  }
+  return full;
+}
+
+}  // namespace
+
+int gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n, float* out) {
+  return format == FloatFormat::f16 ? gemm_rows<FloatFormat::f16>(x, x_stride, count, y, n, out)
+                                    : gemm_rows<FloatFormat::f32>(x, x_stride, count, y, n, out);
+}
+
+}  // namespace alloy::cpu::avx512
+
+#endif
