@@ -23,6 +23,10 @@ namespace {
 constexpr size_t kRows = 16;
 constexpr size_t kScaleBytes = 32;  // 16 f16 values
 constexpr size_t kWordBytes = 64;
+// How far ahead of the block being read decode prefetches (prefetches never fault, so past
+// the end of the matrix is harmless). Measured on the 0.5B-shape models, 2 threads: decode
+// 35-39 t/s (Q8_0) and 38-41 (Q4_K_M) without, 38-39 and 45-47 at 4 KiB; 1 KiB and 8 KiB less.
+constexpr size_t kDecodePrefetchBytes = 4096;
 
 inline int32_t i32_at(const uint8_t* p) {
   int32_t v = 0;
@@ -75,7 +79,7 @@ struct LaneAcc {
 template <bool kQ8>
 struct LegacyFormat {
   static constexpr size_t kActBlockBytes = 34;
-  static constexpr int kMaxTokens = 4;
+  static constexpr int kMaxTokens = 8;  // pp512 (0.5B Q8_0): ~355 t/s at 8, ~320 at 4
   using Acc = SumAcc;
 
   template <int T>
@@ -255,6 +259,11 @@ void group_tile(const PackedMatmulArgs& a, int64_t g, int t0) {
   }
   typename Format::Acc acc[T];
   for (int64_t b = 0; b < a.n_blocks; ++b, block += a.block_bytes) {
+    if constexpr (T == 1) {  // decode streams the weights once: keep more of them in flight
+      for (size_t line = 0; line < a.block_bytes; line += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(block + kDecodePrefetchBytes + line), _MM_HINT_T0);
+      }
+    }
     const uint8_t* y[T];
     for (int t = 0; t < T; ++t) y[t] = act_rows[t] + static_cast<size_t>(b) * Format::kActBlockBytes;
     Format::template add_block<T>(block, y, sums, b, acc);
@@ -264,16 +273,22 @@ void group_tile(const PackedMatmulArgs& a, int64_t g, int t0) {
   }
 }
 
+// The last tile of a group, of `rest` < Format::kMaxTokens tokens.
+template <typename Format, int T>
+void last_tile(const PackedMatmulArgs& a, int64_t g, int t0, int rest) {
+  if constexpr (T >= 1) {
+    if (rest == T) return group_tile<Format, T>(a, g, t0);
+    last_tile<Format, T - 1>(a, g, t0, rest);
+  }
+}
+
 template <typename Format>
 void run(const PackedMatmulArgs& a, int64_t g_begin, int64_t g_end, int n_tokens) {
+  constexpr int kFull = Format::kMaxTokens;
   for (int64_t g = g_begin; g < g_end; ++g) {
-    constexpr int kFull = Format::kMaxTokens;
     int t0 = 0;
     for (; t0 + kFull <= n_tokens; t0 += kFull) group_tile<Format, kFull>(a, g, t0);
-    const int rest = n_tokens - t0;  // < kFull
-    if (rest == 3 && kFull > 3) group_tile<Format, (kFull > 3 ? 3 : 1)>(a, g, t0);
-    if (rest == 2 && kFull > 2) group_tile<Format, (kFull > 2 ? 2 : 1)>(a, g, t0);
-    if (rest == 1) group_tile<Format, 1>(a, g, t0);
+    last_tile<Format, kFull - 1>(a, g, t0, n_tokens - t0);
   }
 }
 
