@@ -30,9 +30,19 @@ import { chatPrompt, completionPrompt } from './prompts';
 
 type Handlers = { [M in MethodName]: (params: ParamsOf<M>) => ResultOf<M> | Promise<ResultOf<M>> };
 
-/** Threads when loadModel names none: one per physical core, roughly (half the logical CPUs), 1..8. */
+/**
+ * Threads when loadModel names none, for `logical` logical CPUs: all of them up to 4 (a 2-core
+ * laptop or VM keeps both cores busy), else half (one per physical core with SMT, the
+ * performance cores of most hybrid CPUs), between 4 and 8 (decode is bound by memory bandwidth,
+ * which a few cores already saturate).
+ */
+export function defaultThreadsFor(logical: number): number {
+  if (logical <= 4) return Math.max(1, logical);
+  return Math.min(8, Math.max(4, Math.floor(logical / 2)));
+}
+
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(8, Math.floor(os.availableParallelism() / 2)));
+  return defaultThreadsFor(os.availableParallelism());
 }
 
 export class EngineHost {
