@@ -151,7 +151,7 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
 // which the caller computes first (a few microseconds per token).
 void CpuBackend::multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
                                  float* out) {
-  const bool legacy = activation_type_for(m.type) == ActType::q8_0;  // Q8_0 / Q4_0: sums from here
+  const bool legacy = activation_type_for(m.type) == ActType::q8_0;  // Q8_0 / Q4_0 / Q5_0: sums from here
   const int64_t n_blocks = m.n_cols / (legacy ? kQK : kQK_K);
   const int groups = packed_sum_groups(m.type);
   const size_t sums_stride = static_cast<size_t>(n_blocks * groups);
