@@ -9,15 +9,18 @@
 #include <cstdint>
 #include <cstring>
 
+// The conversions are `static inline` (one copy per file, built for that file's instruction
+// set), as the SIMD kernel files that use them are compiled for other instruction sets than the
+// rest (see backend/cpu/quant_blocks.h).
 namespace alloy {
 
 namespace half_detail {
-inline uint32_t bits_of(float value) {
+static inline uint32_t bits_of(float value) {
   uint32_t bits = 0;
   std::memcpy(&bits, &value, sizeof bits);
   return bits;
 }
-inline float float_of(uint32_t bits) {
+static inline float float_of(uint32_t bits) {
   float value = 0;
   std::memcpy(&value, &bits, sizeof value);
   return value;
@@ -25,7 +28,7 @@ inline float float_of(uint32_t bits) {
 }  // namespace half_detail
 
 // f32 -> f16 bits, round to nearest even (NaN stays NaN and quiet, overflow becomes infinity).
-inline uint16_t float_to_f16_bits(float value) {
+static inline uint16_t float_to_f16_bits(float value) {
   const uint32_t x = half_detail::bits_of(value);
   const uint32_t sign = (x >> 16) & 0x8000u;
   const uint32_t exponent = (x >> 23) & 0xFFu;
@@ -53,7 +56,7 @@ inline uint16_t float_to_f16_bits(float value) {
 }
 
 // f16 bits -> f32, exact (a NaN stays NaN with its payload, made quiet).
-inline float f16_bits_to_float(uint16_t h) {
+static inline float f16_bits_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1Fu;
   const uint32_t mantissa = h & 0x3FFu;
@@ -67,19 +70,19 @@ inline float f16_bits_to_float(uint16_t h) {
 }
 
 // f32 -> bf16 bits, round to nearest even; NaN forced quiet (ggml's GGML_FP32_TO_BF16).
-inline uint16_t float_to_bf16_bits(float value) {
+static inline uint16_t float_to_bf16_bits(float value) {
   const uint32_t x = half_detail::bits_of(value);
   if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);
   return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
 }
 
 // bf16 bits -> f32, exact.
-inline float bf16_bits_to_float(uint16_t h) { return half_detail::float_of(static_cast<uint32_t>(h) << 16); }
+static inline float bf16_bits_to_float(uint16_t h) { return half_detail::float_of(static_cast<uint32_t>(h) << 16); }
 
 // Short names for the kernels.
-inline uint16_t f32_to_f16(float value) { return float_to_f16_bits(value); }
-inline float f16_to_f32(uint16_t bits) { return f16_bits_to_float(bits); }
-inline uint16_t f32_to_bf16(float value) { return float_to_bf16_bits(value); }
-inline float bf16_to_f32(uint16_t bits) { return bf16_bits_to_float(bits); }
+static inline uint16_t f32_to_f16(float value) { return float_to_f16_bits(value); }
+static inline float f16_to_f32(uint16_t bits) { return f16_bits_to_float(bits); }
+static inline uint16_t f32_to_bf16(float value) { return float_to_bf16_bits(value); }
+static inline float bf16_to_f32(uint16_t bits) { return bf16_bits_to_float(bits); }
 
 }  // namespace alloy

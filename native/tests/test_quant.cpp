@@ -16,6 +16,7 @@
 #include "backend/cpu/quantize_activations.h"
 #include "backend/cpu/vec_dot.h"
 #include "check.h"
+#include "random_rows.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/random_weights.h"
@@ -23,6 +24,9 @@
 
 using namespace alloy;
 using namespace alloy::cpu;
+using alloy_test::quantized;
+using alloy_test::random_activations;
+using alloy_test::random_weight_row;
 
 namespace {
 
@@ -79,33 +83,10 @@ int64_t block_elems(ActType activation, GgmlType type) {
   return activation == ActType::q8_k ? kQK_K : std::max<int64_t>(weight_block, activation == ActType::q8_0 || activation == ActType::q8_1 ? kQK : 1);
 }
 
-// Activations like a hidden state: N(0, 3) noise, and now and then a block with outliers.
-std::vector<float> random_activations(Rng& rng, int64_t n) {
-  std::vector<float> x(static_cast<size_t>(n));
-  for (float& v : x) v = 3.0f * rng.normal();
-  for (int64_t i = 0; i < n; i += 32) {
-    if (rng.below(8) == 0) x[static_cast<size_t>(std::min(n - 1, i + static_cast<int64_t>(rng.below(32))))] *= 50.0f;
-  }
-  return x;
-}
-
 std::vector<float> dequantized(GgmlType type, const std::vector<uint8_t>& row, int64_t n) {
   std::vector<float> out(static_cast<size_t>(n));
   dequantize_row(type, row.data(), out.data(), n);
   return out;
-}
-
-std::vector<uint8_t> quantized(ActType type, const std::vector<float>& x) {
-  const int64_t n = static_cast<int64_t>(x.size());
-  std::vector<uint8_t> out(activation_row_bytes(type, n));
-  quantize_activation_row(type, x.data(), n, out.data());
-  return out;
-}
-
-std::vector<uint8_t> random_weight_row(GgmlType type, int64_t n, Rng& rng) {
-  std::vector<uint8_t> row(*ggml_row_bytes(type, static_cast<uint64_t>(n)));
-  fill_random_weights(type, 0.0f, 0.05f, rng, row);
-  return row;
 }
 
 }  // namespace

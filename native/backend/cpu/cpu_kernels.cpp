@@ -86,6 +86,11 @@ float reduce_add_16(const float* v) {
 
 namespace {
 
+// ggml's SwiGLU past the last 16-float group: silu with libm's expf, then times up.
+void swiglu_tail(const float* gate, const float* up, int from, int n, float* out) {
+  for (int i = from; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 bool use_avx512_rows() {
   static const bool use = has_avx512_vnni(active_simd_level());
   return use;
@@ -125,8 +130,7 @@ void softmax_row_reference(const float* scores, int n, float scale, float* probs
 void swiglu_row(const float* gate, const float* up, int n, float* out) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (use_avx512_rows()) {
-    const int done = avx512::swiglu_vector_part(gate, up, n, out);
-    for (int i = done; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    swiglu_tail(gate, up, avx512::swiglu_vector_part(gate, up, n, out), n, out);
     return;
   }
 #endif
@@ -140,7 +144,7 @@ void swiglu_row_reference(const float* gate, const float* up, int n, float* out)
     const float silu = x / (1.0f + ggml_vector_expf(0.0f - x));
     out[i] = silu * up[i];
   }
-  for (int i = vector_end; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  swiglu_tail(gate, up, vector_end, n, out);
 }
 
 void f32_to_f16_row(const float* x, int64_t n, uint16_t* out) {

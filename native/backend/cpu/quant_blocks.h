@@ -2,6 +2,9 @@
 // llama.cpp), as plain structs of bytes: alignment 1, so a block may start at any address
 // of a mapped file, and no padding (the static_asserts pin every size and field offset).
 // Multi-byte fields are little-endian in GGUF files; read them with the load_* helpers.
+// The helpers are `static inline`: each file gets its own copy, built for that file's
+// instruction set, so a kernel file compiled for AVX2 or AVX-512 never lends its copy to code
+// that runs on CPUs without those instructions (a plain `inline` function is kept once).
 #pragma once
 
 #include <cstddef>
@@ -22,16 +25,16 @@ constexpr int kKScaleBytes = 12;  // packed 6-bit scales and mins of Q4_K / Q5_K
 
 using F16Field = uint8_t[2];  // an IEEE binary16 value, little-endian
 
-inline float load_f16(const F16Field& field) {
+static inline float load_f16(const F16Field& field) {
   uint16_t bits = 0;
   std::memcpy(&bits, field, sizeof bits);
   return f16_bits_to_float(bits);
 }
-inline void store_f16(F16Field& field, float value) {
+static inline void store_f16(F16Field& field, float value) {
   const uint16_t bits = float_to_f16_bits(value);
   std::memcpy(field, &bits, sizeof bits);
 }
-inline uint32_t load_u32(const uint8_t* p) {
+static inline uint32_t load_u32(const uint8_t* p) {
   uint32_t v = 0;
   std::memcpy(&v, p, sizeof v);
   return v;
@@ -121,12 +124,12 @@ struct BlockQ8_K {
   uint8_t bsums[kQK_K / 16 * 2];  // int16 each, little-endian
 };
 
-inline float load_q8_k_scale(const BlockQ8_K& b) {
+static inline float load_q8_k_scale(const BlockQ8_K& b) {
   float d = 0;
   std::memcpy(&d, b.d, sizeof d);
   return d;
 }
-inline int16_t load_q8_k_bsum(const BlockQ8_K& b, int i) {
+static inline int16_t load_q8_k_bsum(const BlockQ8_K& b, int i) {
   int16_t v = 0;
   std::memcpy(&v, b.bsums + 2 * i, sizeof v);
   return v;
@@ -147,29 +150,29 @@ static_assert(sizeof(BlockQ8_K) == 292 && offsetof(BlockQ8_K, bsums) == 260, "Q8
 
 // The 4-bit quant of element e (0..31) of Q4_0 .. Q5_1: low nibble of qs[e] for e < 16,
 // high nibble of qs[e - 16] otherwise.
-inline int legacy_nibble(const uint8_t (&qs)[kQK / 2], int e) { return e < 16 ? qs[e] & 0x0F : qs[e - 16] >> 4; }
+static inline int legacy_nibble(const uint8_t (&qs)[kQK / 2], int e) { return e < 16 ? qs[e] & 0x0F : qs[e - 16] >> 4; }
 // The fifth bit of element e (0..31) of Q5_0 / Q5_1: bit e of qh (little-endian), as 0 or 16.
-inline int legacy_fifth_bit(const uint8_t (&qh)[4], int e) { return static_cast<int>((load_u32(qh) >> e) & 1u) << 4; }
+static inline int legacy_fifth_bit(const uint8_t (&qh)[4], int e) { return static_cast<int>((load_u32(qh) >> e) & 1u) << 4; }
 
 // Per-element quant accessors, e the element index within its super-block (0..255).
 
 // The 2-bit field of element e = 128 h + 32 k + l: bits 2k..2k+1 of qs[32 h + l] (Q2_K, Q3_K).
-inline int k_quant_crumb(const uint8_t (&qs)[kQK_K / 4], int e) {
+static inline int k_quant_crumb(const uint8_t (&qs)[kQK_K / 4], int e) {
   return (qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
 }
 // Q3_K's high bit of element e = 128 h + 32 k + l: bit 4h + k of hmask[l].
-inline bool q3_k_high_bit(const uint8_t (&hmask)[kQK_K / 8], int e) { return ((hmask[e % 32] >> (e / 32)) & 1) != 0; }
+static inline bool q3_k_high_bit(const uint8_t (&hmask)[kQK_K / 8], int e) { return ((hmask[e % 32] >> (e / 32)) & 1) != 0; }
 // The 4-bit quant of element e = 64 j + 32 s + l of Q4_K / Q5_K: nibble s of qs[32 j + l].
-inline int k_quant_nibble(const uint8_t (&qs)[kQK_K / 2], int e) {
+static inline int k_quant_nibble(const uint8_t (&qs)[kQK_K / 2], int e) {
   const uint8_t byte = qs[32 * (e / 64) + e % 32];
   return ((e / 32) & 1) != 0 ? byte >> 4 : byte & 0xF;
 }
 // Q5_K's fifth bit of element e (sub-block e / 32): bit e / 32 of qh[e % 32], as 0 or 16.
-inline int q5_k_fifth_bit(const uint8_t (&qh)[kQK_K / 8], int e) { return ((qh[e % 32] >> (e / 32)) & 1) << 4; }
+static inline int q5_k_fifth_bit(const uint8_t (&qh)[kQK_K / 8], int e) { return ((qh[e % 32] >> (e / 32)) & 1) << 4; }
 // Q6_K's unsigned 6-bit quant (0..63, stored value + 32) of element e = 128 h + 32 k + l:
 // low 4 bits from ql[64 h + 32 (k & 1) + l] (low nibble for k < 2, high for k >= 2), high
 // 2 bits from bits 2k..2k+1 of qh[32 h + l].
-inline int q6_k_quant(const BlockQ6_K& b, int e) {
+static inline int q6_k_quant(const BlockQ6_K& b, int e) {
   const int h = e / 128, k = (e / 32) % 4, l = e % 32;
   const uint8_t low_byte = b.ql[64 * h + 32 * (k & 1) + l];
   const int low = k < 2 ? low_byte & 0xF : low_byte >> 4;
@@ -182,13 +185,13 @@ struct ScaleMin {
   int scale;
   int min;
 };
-inline ScaleMin k4_scale_min(const uint8_t (&s)[kKScaleBytes], int j) {
+static inline ScaleMin k4_scale_min(const uint8_t (&s)[kKScaleBytes], int j) {
   if (j < 4) return {s[j] & 63, s[j + 4] & 63};
   return {(s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4), (s[j + 4] >> 4) | ((s[j] >> 6) << 4)};
 }
 
 // The 16 signed 6-bit scales of a Q3_K block (already minus 32).
-inline void q3_k_scales(const uint8_t (&s)[12], int (&out)[16]) {
+static inline void q3_k_scales(const uint8_t (&s)[12], int (&out)[16]) {
   for (int k = 0; k < 4; ++k) {
     const int high = s[8 + k];
     out[k] = ((s[k] & 0xF) | ((high & 3) << 4)) - 32;

@@ -12,20 +12,13 @@
 #include <cstring>
 
 #include "backend/cpu/quant_blocks.h"
-#include "backend/cpu/x86_float_order.h"
+#include "backend/cpu/x86_simd.h"
 
 namespace alloy::cpu::avx2 {
 namespace {
 
-__m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-// ggml's hsum_float_8: (v0+v4 + v2+v6) + (v1+v5 + v3+v7).
-float hsum_float_8(__m256 x) {
-  __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_add_ss(r, _mm_movehdup_ps(r));
-  return _mm_cvtss_f32(r);
-}
+using x86::hsum_float_8;
+using x86::load256;
 
 // Signed bytes x * y summed in groups of 4 into int32 lanes. Exact while y != -128 (the
 // activation quants are in [-127, 127]): |x| * (+-y) pairs stay within int16.
@@ -121,15 +114,11 @@ KQuantTerms q4_k_q5_k_terms(const Block& x, const BlockQ8_K& y) {
 float dot_q4_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n) {
   const auto* x = reinterpret_cast<const BlockQ4_0*>(w);
   const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
-  const __m256i low4 = _mm256_set1_epi8(0xF);
   const __m256i eight = _mm256_set1_epi8(8);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK; ++i) {
     const __m256 d = _mm256_set1_ps(load_f16(x[i].d) * load_f16(y[i].d));
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].qs));
-    // Bytes 0..15: low nibbles (elements 0..15), bytes 16..31: high nibbles; minus 8.
-    const __m256i nibbles = _mm256_and_si256(
-        _mm256_insertf128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1), low4);
+    const __m256i nibbles = x86::unpack_nibbles_32(x[i].qs);  // elements 0..31, minus 8 below
     const __m256i lanes = dot_i8_groups_of_4(_mm256_sub_epi8(nibbles, eight), load256(y[i].qs));
     acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(lanes), acc);
   }
