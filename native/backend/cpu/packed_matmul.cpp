@@ -9,7 +9,7 @@ int packed_quant_offset(GgmlType type) {
   return type == GgmlType::Q5_0 ? 16 : 8;
 }
 
-int packed_sum_groups(GgmlType type) { return type == GgmlType::Q5_0 ? 8 : 1; }
+int packed_sum_groups(GgmlType type) { return type == GgmlType::Q5_0 ? kQ5_0SumGroups : 1; }
 
 void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset, int groups, int32_t* sums) {
   const auto* blocks = reinterpret_cast<const BlockQ8_0*>(act_row);

@@ -42,7 +42,11 @@ struct PackedMatmulArgs {
 // The offset of the packed quants of `type` (128 for Q8_0, 8 for Q4_0, 16 for Q5_0).
 int packed_quant_offset(GgmlType type);
 
-// Sums of activation quants the kernel of `type` subtracts per block (1) or per group of 4 (8).
+// Q5_0 keeps vec_dot's eight lanes, so its offset is subtracted per group of 4 quants.
+constexpr int kQ5_0SumGroups = 8;
+
+// Sums of activation quants the kernel of `type` subtracts per block (1) or per group of 4
+// (kQ5_0SumGroups, Q5_0).
 int packed_sum_groups(GgmlType type);
 
 // sums[b * groups + k] = offset * sum of the quants of group k of activation block b (the 32

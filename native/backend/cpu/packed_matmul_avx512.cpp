@@ -139,7 +139,7 @@ struct Q5_0Format {
       const __m512i high =
           _mm512_or_si512(high_nibbles(packed), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(bits, 4 + j), one), 4));
       for (int t = 0; t < T; ++t) {
-        const int32_t* group_sums = sums[t] + b * kQ5SumGroups;
+        const int32_t* group_sums = sums[t] + b * kQ5_0SumGroups;
         const __m512i lane_low = _mm512_dpbusd_epi32(_mm512_set1_epi32(-group_sums[j]), low, bcast(y[t] + 2 + 4 * j));
         const __m512i lane_high = _mm512_dpbusd_epi32(_mm512_set1_epi32(-group_sums[4 + j]), high, bcast(y[t] + 2 + 16 + 4 * j));
         acc[t].lane[j] = _mm512_fmadd_ps(d[t], _mm512_cvtepi32_ps(lane_low), acc[t].lane[j]);
@@ -147,8 +147,6 @@ struct Q5_0Format {
       }
     }
   }
-
-  static constexpr int kQ5SumGroups = 8;
 };
 
 // Q8_K activation blocks: f32 d, 256 quants, 16 int16 sums of 16 quants.
