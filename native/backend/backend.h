@@ -97,6 +97,12 @@ struct AttentionShape {
   float scale = 1.0f;  // applied to K.Q before the softmax
 };
 
+// One product of a matmul_shared_input call.
+struct MatmulTarget {
+  const WeightView* w = nullptr;
+  float* out = nullptr;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -104,6 +110,12 @@ class Backend {
   // out[t * w.n_rows + r] = dot(row r of w, x[t * w.n_cols ...]) for t < n_tokens, with the
   // activation row converted (once) to the form the weight type's dot product takes.
   virtual void matmul(const WeightView& w, const float* x, int n_tokens, float* out) = 0;
+  // matmul(*targets[i].w, x, n_tokens, targets[i].out) for i < n_targets, weights of the same
+  // width that read the same input (Q/K/V, gate/up): one call, so a backend can convert x once
+  // and run the products in one pass. Same results as the separate calls.
+  virtual void matmul_shared_input(const MatmulTarget* targets, int n_targets, const float* x, int n_tokens) {
+    for (int i = 0; i < n_targets; ++i) matmul(*targets[i].w, x, n_tokens, targets[i].out);
+  }
   // out[i * w.n_cols ...] = row ids[i] of w as floats (ids already validated by the caller).
   virtual void get_rows(const WeightView& w, const int32_t* ids, int n_ids, float* out) = 0;
   // y = x * (1 / sqrt(mean(x^2) + eps)) * weight per row of n floats; weight may be null

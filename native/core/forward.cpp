@@ -92,9 +92,8 @@ void ForwardPass::layer(const KvLayerView& kv, int il, int n, int pos0, int out_
 
   // Attention block.
   backend_.rms_norm(x_.get(), norm_weight(w.attn_norm), n, n_embd, hp_.rms_eps, normed_.get());
-  backend_.matmul(w.wq, normed_.get(), n, q_.get());
-  backend_.matmul(w.wk, normed_.get(), n, k_.get());
-  backend_.matmul(w.wv, normed_.get(), n, v_.get());
+  const MatmulTarget qkv[] = {{&w.wq, q_.get()}, {&w.wk, k_.get()}, {&w.wv, v_.get()}};
+  backend_.matmul_shared_input(qkv, 3, normed_.get(), n);
   if (!faults_.drop_qkv_bias) {
     if (w.bq) backend_.add_bias(q_.get(), w.bq->data, n, hp_.n_embd_q());
     if (w.bk) backend_.add_bias(k_.get(), w.bk->data, n, hp_.n_embd_kv());
@@ -113,8 +112,8 @@ void ForwardPass::layer(const KvLayerView& kv, int il, int n, int pos0, int out_
 
   // Feed-forward block.
   backend_.rms_norm(x_out, norm_weight(w.ffn_norm), out_count, n_embd, hp_.rms_eps, normed_.get());
-  backend_.matmul(w.ffn_gate, normed_.get(), out_count, gate_.get());
-  backend_.matmul(w.ffn_up, normed_.get(), out_count, up_.get());
+  const MatmulTarget gate_up[] = {{&w.ffn_gate, gate_.get()}, {&w.ffn_up, up_.get()}};
+  backend_.matmul_shared_input(gate_up, 2, normed_.get(), out_count);
   backend_.swiglu(gate_.get(), up_.get(), out_count, hp_.n_ff, gate_.get());
   backend_.matmul(w.ffn_down, gate_.get(), out_count, normed_.get());
   backend_.add(x_out, normed_.get(), n_out);

@@ -95,3 +95,43 @@ TEST_CASE("float_dot_rows equals one float_dot per row") {
     }
   }
 }
+
+TEST_CASE("float_dot_rows_multi equals one scalar float_dot per row and vector") {
+  Rng rng(406);
+  std::vector<float> scratch(kMultiScratchFloats);
+  int compared = 0, differ = 0;
+  for (FloatFormat format : {FloatFormat::f16, FloatFormat::f32}) {
+    for (DotKernel kernel : {DotKernel::vec_dot, DotKernel::gemm}) {
+      // n past one kMultiChunk (the accumulators are kept between chunks), rows past whole tiles
+      for (int64_t n : {int64_t{64}, int64_t{kMultiChunk + 48}, int64_t{2 * kMultiChunk}}) {
+        for (int n_ys : {1, 7, kMultiMaxVectors + 1}) {
+          const int count = 37;
+          const size_t elem = format == FloatFormat::f16 ? 2 : 4;
+          const size_t stride = static_cast<size_t>(n + 6) * elem;
+          const std::vector<uint8_t> x = random_row(format, static_cast<int64_t>(stride / elem) * count, rng);
+          std::vector<std::vector<uint8_t>> ys;
+          std::vector<std::vector<float>> outs;
+          std::vector<const uint8_t*> y_ptrs;
+          std::vector<float*> out_ptrs;
+          for (int k = 0; k < n_ys; ++k) {
+            ys.push_back(random_row(format, n, rng));
+            outs.emplace_back(count);
+          }
+          for (int k = 0; k < n_ys; ++k) {
+            y_ptrs.push_back(ys[static_cast<size_t>(k)].data());
+            out_ptrs.push_back(outs[static_cast<size_t>(k)].data());
+          }
+          float_dot_rows_multi(format, x.data(), stride, count, y_ptrs.data(), n_ys, n, kernel, out_ptrs.data(), scratch.data());
+          for (int k = 0; k < n_ys; ++k) {
+            for (int j = 0; j < count; ++j, ++compared) {
+              const float one = float_dot_scalar(format, x.data() + j * stride, y_ptrs[static_cast<size_t>(k)], n, kernel);
+              if (std::memcmp(&one, &outs[static_cast<size_t>(k)][static_cast<size_t>(j)], sizeof one) != 0) ++differ;
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("%d of %d results differ\n", differ, compared);
+  CHECK_EQ(differ, 0);
+}

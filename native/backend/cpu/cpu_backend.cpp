@@ -23,8 +23,6 @@ std::unique_ptr<T[]> uninitialized(size_t n) {
   return std::unique_ptr<T[]>(new T[n]);
 }
 
-// Below this many activation rows, the calling thread converts them alone.
-constexpr int kParallelQuantizeRows = 4;
 // Weight bytes of one chunk of rows in a tiled matmul (about two thirds of a 48 KiB L1).
 constexpr size_t kTileChunkBytes = 32 * 1024;
 
@@ -68,14 +66,26 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
         max_packed_sums_ = std::max<int64_t>(max_packed_sums_, w->n_cols / kQK * packed_sum_groups(w->type));
       }
     }
-    block_sums_ = uninitialized<int32_t>(static_cast<size_t>(max_packed_sums_) * static_cast<size_t>(config.max_tokens));
+    const size_t sums = static_cast<size_t>(max_packed_sums_) * static_cast<size_t>(config.max_tokens);
+    block_sums_ = uninitialized<int32_t>(sums);
+    amx_ = has_amx(active_simd_level()) && config.max_tokens >= kAmxMinTokens;
+    if (amx_) {
+      act_scales_ = uninitialized<float>(sums);
+      // activation_tiles writes whole tiles of rows: up to max_tokens rounded up to a tile.
+      const size_t tile_rows = static_cast<size_t>(round_up(config.max_tokens, kAmxTileTokens));
+      act_tiles_ = uninitialized<uint8_t>(tile_rows * static_cast<size_t>(max_packed_sums_) * kAmxTileQuants);
+    }
   }
   scratch_.resize(static_cast<size_t>(pool_.size()));
+  const size_t heads = static_cast<size_t>(std::max(config.max_heads, 1));
   for (ThreadScratch& s : scratch_) {
-    s.scores = uninitialized<float>(kv);
-    s.probs16 = uninitialized<uint16_t>(kv);
-    s.q16 = uninitialized<uint16_t>(head);
+    s.scores = uninitialized<float>(heads * kv);
+    s.probs16 = uninitialized<uint16_t>(heads * kv);
+    s.q16 = uninitialized<uint16_t>(heads * head);
     s.rope_cache = uninitialized<float>(head);
+    s.dots = uninitialized<float>(kMultiScratchFloats);
+    s.vectors.resize(heads);
+    s.outputs.resize(heads);
   }
 }
 
@@ -87,31 +97,37 @@ void CpuBackend::check_rows(int n_tokens) const {
   }
 }
 
+const uint8_t* CpuBackend::convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens,
+                                               size_t& row_bytes) {
+  if (act == ActType::f32) {
+    row_bytes = static_cast<size_t>(n_cols) * sizeof(float);
+    return reinterpret_cast<const uint8_t*>(x);
+  }
+  row_bytes = activation_row_bytes(act, n_cols);
+  if (row_bytes > max_activation_row_bytes_) throw Error(ErrorKind::internal, "matmul wider than planned");
+  uint8_t* converted = activations_.get();
+  auto quantize = [&](int index, int count) {
+    int64_t begin = 0, end = 0;
+    ThreadPool::split(n_tokens, index, count, begin, end);
+    for (int64_t t = begin; t < end; ++t) {
+      quantize_activation_row(act, x + t * n_cols, n_cols, converted + static_cast<size_t>(t) * row_bytes);
+    }
+  };
+  // A few rows take less time than waking the pool.
+  if (n_tokens < kParallelQuantizeRows) {
+    quantize(0, 1);
+  } else {
+    pool_.run(quantize);
+  }
+  return converted;
+}
+
 void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float* out) {
   check_rows(n_tokens);
   const ActType act = activation_type_for(w.type);
   const int64_t n_cols = w.n_cols;
-  const uint8_t* acts = reinterpret_cast<const uint8_t*>(x);
-  size_t act_row_bytes = static_cast<size_t>(n_cols) * sizeof(float);
-  if (act != ActType::f32) {
-    act_row_bytes = activation_row_bytes(act, n_cols);
-    if (act_row_bytes > max_activation_row_bytes_) throw Error(ErrorKind::internal, "matmul wider than planned");
-    uint8_t* converted = activations_.get();
-    auto quantize = [&](int index, int count) {
-      int64_t begin = 0, end = 0;
-      ThreadPool::split(n_tokens, index, count, begin, end);
-      for (int64_t t = begin; t < end; ++t) {
-        quantize_activation_row(act, x + t * n_cols, n_cols, converted + static_cast<size_t>(t) * act_row_bytes);
-      }
-    };
-    // A few rows take less time than waking the pool.
-    if (n_tokens < kParallelQuantizeRows) {
-      quantize(0, 1);
-    } else {
-      pool_.run(quantize);
-    }
-    acts = converted;
-  }
+  size_t act_row_bytes = 0;
+  const uint8_t* acts = convert_activations(act, x, n_cols, n_tokens, act_row_bytes);
   const bool fault = config_.wrong_block_scale_type == w.type;
   if (!fault && !packed_.empty()) {
     const auto packed = packed_.find(w.bytes.data());
@@ -143,35 +159,6 @@ void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float
         out[static_cast<size_t>(t) * w.n_rows + r] = sum;
       }
     }
-  };
-  pool_.run(multiply);
-}
-
-// Threads take shares of the 16-row groups; every thread needs the block sums of every token,
-// which the caller computes first (a few microseconds per token).
-void CpuBackend::multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
-                                 float* out) {
-  const bool legacy = activation_type_for(m.type) == ActType::q8_0;  // Q8_0 / Q4_0 / Q5_0: sums from here
-  const int64_t n_blocks = m.n_cols / (legacy ? kQK : kQK_K);
-  const int groups = packed_sum_groups(m.type);
-  const size_t sums_stride = static_cast<size_t>(n_blocks * groups);
-  if (legacy) {
-    if (n_blocks * groups > max_packed_sums_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
-    const int offset = packed_quant_offset(m.type);
-    for (int t = 0; t < n_tokens; ++t) {
-      activation_block_sums(acts + static_cast<size_t>(t) * act_row_bytes, n_blocks, offset, groups,
-                            block_sums_.get() + static_cast<size_t>(t) * sums_stride);
-    }
-  }
-  const PackedMatmulArgs args{m.type,        m.data.get(), m.group_bytes, m.block_bytes, n_blocks,
-                              acts,          act_row_bytes, legacy ? block_sums_.get() : nullptr, sums_stride,
-                              out,           static_cast<size_t>(m.n_rows)};
-  auto multiply = [&](int index, int count) {
-    int64_t begin = 0, end = 0;
-    ThreadPool::split(m.n_rows / kPackRows, index, count, begin, end);
-#if defined(__x86_64__) || defined(_M_X64)
-    avx512::packed_matmul(args, begin, end, n_tokens);
-#endif
   };
   pool_.run(multiply);
 }
@@ -270,18 +257,23 @@ void CpuBackend::store_kv(const KvLayerView& kv, const float* k, const float* v,
   }
 }
 
-// One query head against positions 0..pos, as llama.cpp computes it without flash attention:
-// K.Q with the query in the cache's type, ggml_soft_max_ext, then the probabilities in the
-// cache's type times each transposed V channel, each product with the kernel llama.cpp's
-// CPU build picks for this batch size. The V products run over whole groups of
-// kKvCapacityAlignment positions (zero probabilities past pos), as ggml's do over its KV
-// rows padded to 256 - the extra zeros leave every partial sum unchanged.
-void CpuBackend::attend_one(const KvLayerView& kv, const float* q, int pos, int head, int batch_tokens,
-                            const AttentionShape& shape, ThreadScratch& scratch, float* out) const {
+// The query heads that share KV head `kv_head` against positions 0..pos, as llama.cpp
+// computes each head without flash attention: K.Q with the query in the cache's type,
+// ggml_soft_max_ext, then the probabilities in the cache's type times each transposed V
+// channel, each product with the kernel llama.cpp's CPU build picks for this batch size. The
+// V products run over whole groups of kKvCapacityAlignment positions (zero probabilities past
+// pos), as ggml's do over its KV rows padded to 256 - the extra zeros leave every partial sum
+// unchanged. The heads' K.Q and V products each take one pass over the cache
+// (float_dot_rows_multi converts its rows from F16 once for the group); pp512 of the 0.5B
+// shape spent 15.6 % of its time there with one pass per head, 9.3 % with one per group.
+void CpuBackend::attend_group(const KvLayerView& kv, const float* q, int pos, int kv_head, int batch_tokens,
+                              const AttentionShape& shape, ThreadScratch& scratch, float* out) const {
   const int n_visible = pos + 1;
   const int n_padded = static_cast<int>(round_up(n_visible, kKvCapacityAlignment));
-  const int kv_head = head / (shape.n_head / shape.n_head_kv);
+  const int group = shape.n_head / shape.n_head_kv;
+  const int head0 = kv_head * group;
   const size_t hd = static_cast<size_t>(shape.head_dim);
+  const size_t kv_capacity = static_cast<size_t>(round_up(config_.max_kv, kKvCapacityAlignment));
   const size_t elem = kv_type_size(kv.type);
   const bool f16 = kv.type == KvType::f16;
   const FloatFormat format = float_format_of(kv.type);
@@ -289,28 +281,40 @@ void CpuBackend::attend_one(const KvLayerView& kv, const float* q, int pos, int 
   // which only ggml_vec_dot takes); its n_kv rows are a multiple of 256.
   const DotKernel kq_kernel = float_dot_kernel(batch_tokens, shape.head_dim, kKvCapacityAlignment, f16);
   const DotKernel kqv_kernel = float_dot_kernel(batch_tokens, n_padded, shape.head_dim, true);
+  for (int k = 0; k < group; ++k) {
+    const float* query = q + static_cast<size_t>(head0 + k) * hd;
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(query);
+    if (f16) {
+      uint16_t* q16 = scratch.q16.get() + static_cast<size_t>(k) * hd;
+      f32_to_f16_row(query, shape.head_dim, q16);
+      bytes = reinterpret_cast<const uint8_t*>(q16);
+    }
+    scratch.vectors[static_cast<size_t>(k)] = bytes;
+    scratch.outputs[static_cast<size_t>(k)] = scratch.scores.get() + static_cast<size_t>(k) * kv_capacity;
+  }
   const size_t k_stride = static_cast<size_t>(kv.n_embd_kv) * elem;
   const uint8_t* k_head = kv.k + kv_head * hd * elem;
-  const uint8_t* query = reinterpret_cast<const uint8_t*>(q);
-  if (f16) {
-    f32_to_f16_row(q, shape.head_dim, scratch.q16.get());
-    query = reinterpret_cast<const uint8_t*>(scratch.q16.get());
-  }
-  float* scores = scratch.scores.get();
-  float_dot_rows(format, k_head, k_stride, n_visible, query, shape.head_dim, kq_kernel, scores);
-  softmax_row(scores, n_visible, shape.scale, scores);
-  const uint8_t* probs = reinterpret_cast<const uint8_t*>(scores);
-  if (f16) {
-    uint16_t* p16 = scratch.probs16.get();
-    f32_to_f16_row(scores, n_visible, p16);
-    std::fill(p16 + n_visible, p16 + n_padded, uint16_t{0});
-    probs = reinterpret_cast<const uint8_t*>(p16);
-  } else {
-    std::fill(scores + n_visible, scores + n_padded, 0.0f);
+  float_dot_rows_multi(format, k_head, k_stride, n_visible, scratch.vectors.data(), group, shape.head_dim, kq_kernel,
+                       scratch.outputs.data(), scratch.dots.get());
+  for (int k = 0; k < group; ++k) {
+    float* scores = scratch.outputs[static_cast<size_t>(k)];
+    softmax_row(scores, n_visible, shape.scale, scores);
+    const uint8_t* probs = reinterpret_cast<const uint8_t*>(scores);
+    if (f16) {
+      uint16_t* p16 = scratch.probs16.get() + static_cast<size_t>(k) * kv_capacity;
+      f32_to_f16_row(scores, n_visible, p16);
+      std::fill(p16 + n_visible, p16 + n_padded, uint16_t{0});
+      probs = reinterpret_cast<const uint8_t*>(p16);
+    } else {
+      std::fill(scores + n_visible, scores + n_padded, 0.0f);
+    }
+    scratch.vectors[static_cast<size_t>(k)] = probs;
+    scratch.outputs[static_cast<size_t>(k)] = out + static_cast<size_t>(head0 + k) * hd;
   }
   const size_t v_stride = static_cast<size_t>(kv.capacity) * elem;
   const uint8_t* v_head = kv.v + kv_head * hd * v_stride;
-  float_dot_rows(format, v_head, v_stride, shape.head_dim, probs, n_padded, kqv_kernel, out);
+  float_dot_rows_multi(format, v_head, v_stride, shape.head_dim, scratch.vectors.data(), group, n_padded, kqv_kernel,
+                       scratch.outputs.data(), scratch.dots.get());
 }
 
 void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, int pos0,
@@ -323,15 +327,14 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
   }
   const int64_t row = static_cast<int64_t>(shape.n_head) * shape.head_dim;
   // Causal attention costs grow with the token's position: threads take every count-th
-  // (token, head) task, so each gets a share of early and late tokens.
+  // (token, KV head) task, so each gets a share of early and late tokens.
   auto attend = [&](int index, int count) {
-    const int64_t n_tasks = static_cast<int64_t>(n_tokens) * shape.n_head;
+    const int64_t n_tasks = static_cast<int64_t>(n_tokens) * shape.n_head_kv;
     ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
     for (int64_t task = index; task < n_tasks; task += count) {
-      const int64_t t = task / shape.n_head;
-      const int h = static_cast<int>(task % shape.n_head);
-      const int64_t offset = t * row + static_cast<int64_t>(h) * shape.head_dim;
-      attend_one(kv, q + offset, pos0 + static_cast<int>(t), h, n_tokens, shape, scratch, out + offset);
+      const int64_t t = task / shape.n_head_kv;
+      const int kv_head = static_cast<int>(task % shape.n_head_kv);
+      attend_group(kv, q + t * row, pos0 + static_cast<int>(t), kv_head, n_tokens, shape, scratch, out + t * row);
     }
   };
   pool_.run(attend);

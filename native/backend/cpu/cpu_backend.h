@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/packed_matmul.h"
+#include "backend/cpu/quant.h"
 #include "backend/cpu/repack.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/tile_kernels.h"
@@ -36,6 +37,7 @@ class CpuBackend final : public Backend {
   CpuBackend(const CpuBackendConfig& config, const std::vector<const WeightView*>& weights);
 
   void matmul(const WeightView& w, const float* x, int n_tokens, float* out) override;
+  void matmul_shared_input(const MatmulTarget* targets, int n_targets, const float* x, int n_tokens) override;
   void get_rows(const WeightView& w, const int32_t* ids, int n_ids, float* out) override;
   void rms_norm(const float* x, const float* weight, int n_rows, int n, float eps, float* y) override;
   void add_bias(float* y, const float* bias, int n_rows, int n) override;
@@ -53,19 +55,37 @@ class CpuBackend final : public Backend {
 
  private:
   // Per-thread scratch of the attention and RoPE kernels.
+  // The attention buffers hold one row per query head of a KV head's group.
   struct ThreadScratch {
-    std::unique_ptr<float[]> scores;      // max_kv (+ padding): K.Q, then probabilities
-    std::unique_ptr<uint16_t[]> probs16;  // max_kv: probabilities as F16
-    std::unique_ptr<uint16_t[]> q16;      // max_head_dim: the query as F16
+    std::unique_ptr<float[]> scores;      // max_heads x max_kv (+ padding): K.Q, then probabilities
+    std::unique_ptr<uint16_t[]> probs16;  // max_heads x max_kv: probabilities as F16
+    std::unique_ptr<uint16_t[]> q16;      // max_heads x max_head_dim: the queries as F16
     std::unique_ptr<float[]> rope_cache;  // max_head_dim
+    std::unique_ptr<float[]> dots;        // kMultiScratchFloats (float_dot_rows_multi)
+    std::vector<const uint8_t*> vectors;  // max_heads: the queries, then the probabilities
+    std::vector<float*> outputs;          // max_heads: the score rows, then the head outputs
   };
 
   void check_rows(int n_tokens) const;
+  // n_tokens rows of x converted to `act` (into activations_; x itself for F32), row_bytes apart.
+  const uint8_t* convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens, size_t& row_bytes);
+  // cpu_backend_packed.cpp: matmuls over repacked weights.
+  PackedMatmulArgs prepare_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
+                                  float* out);
+  // The products args[i] (n_groups[i] groups of 16 rows each, i < n) in one pool pass.
+  void run_packed(const PackedMatmulArgs* args, const int64_t* n_groups, int n, int n_tokens);
   void multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens, float* out);
   void multiply_tiles(const TileKernel& tile, const WeightView& w, const uint8_t* acts, size_t act_row_bytes,
                       int n_tokens, float* out);
-  void attend_one(const KvLayerView& kv, const float* q, int pos, int head, int batch_tokens,
-                  const AttentionShape& shape, ThreadScratch& scratch, float* out) const;
+  void attend_group(const KvLayerView& kv, const float* q, int pos, int kv_head, int batch_tokens,
+                    const AttentionShape& shape, ThreadScratch& scratch, float* out) const;
+
+  // Below this many activation rows, the calling thread converts them alone.
+  static constexpr int kParallelQuantizeRows = 4;
+  // Q8_0 matmuls of at least this many tokens use the AMX kernel (it works on 32 at a time).
+  static constexpr int kAmxMinTokens = 32;
+  // The most products one matmul_shared_input call runs in one pass (Q, K, V).
+  static constexpr int kMaxSharedInputs = 4;
 
   CpuBackendConfig config_;
   ThreadPool pool_;
@@ -76,6 +96,9 @@ class CpuBackend final : public Backend {
   std::unordered_map<const uint8_t*, PackedMatrix> packed_;
   std::vector<ByteSpan> packed_sources_;  // the mapped bytes of each packed matrix
   std::unique_ptr<int32_t[]> block_sums_;  // max_tokens rows of activation block sums
+  std::unique_ptr<float[]> act_scales_;     // the same for the activation block scales (AMX only)
+  std::unique_ptr<uint8_t[]> act_tiles_;    // activation quants in AMX tile order (AMX only)
+  bool amx_ = false;                        // Q8_0 prompt matmuls with AMX tiles
   int64_t max_packed_sums_ = 0;  // the most activation sums one row of a packed matmul takes
 };
 

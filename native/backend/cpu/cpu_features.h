@@ -12,12 +12,14 @@ enum class SimdLevel {
   scalar,        // the portable reference kernels
   avx2,          // x86-64 AVX2 + FMA + F16C
   avx512_vnni,   // AVX2 kernels plus AVX-512 (F, BW, VL) VNNI packed-weight kernels
+  avx512_amx,    // avx512_vnni plus AMX-INT8 tiles for Q8_0 prompt matmuls (OS permission granted)
   neon_dotprod,  // aarch64 NEON with the dot-product extension
 };
 
-// Whether a level includes the AVX2 kernels / the AVX-512 VNNI kernels.
+// Whether a level includes the AVX2 kernels / the AVX-512 VNNI kernels / the AMX kernels.
 bool has_avx2(SimdLevel level);
 bool has_avx512_vnni(SimdLevel level);
+bool has_amx(SimdLevel level);
 
 std::string_view simd_level_name(SimdLevel level);
 

@@ -140,6 +140,18 @@ void float_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int c
   for (int j = 0; j < count; ++j) out[j] = dot_with(format, x + j * x_stride, y, n, kernel, simd);
 }
 
+void float_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
+                          int n_ys, int64_t n, DotKernel kernel, float* const* outs, float* scratch) {
+  int done = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  static const bool avx512 = x86_simd_active() && has_avx512_vnni(active_simd_level());
+  if (avx512 && kernel == DotKernel::gemm) done = avx512::gemm_dot_rows_multi(format, x, x_stride, count, ys, n_ys, n, outs, scratch);
+#endif
+  for (int k = 0; k < n_ys; ++k) {
+    float_dot_rows(format, x + static_cast<size_t>(done) * x_stride, x_stride, count - done, ys[k], n, kernel, outs[k] + done);
+  }
+}
+
 float float_dot_scalar(FloatFormat type, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel) {
   return dot_with(type, x, y, n, kernel, false);
 }

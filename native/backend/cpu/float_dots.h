@@ -39,6 +39,18 @@ float float_dot(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t 
 void float_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
                     DotKernel kernel, float* out);
 
+// Scratch floats float_dot_rows_multi needs (one converted 16-row chunk and the
+// accumulators of up to kMultiMaxVectors vectors).
+constexpr int kMultiChunk = 256;
+constexpr int kMultiMaxVectors = 16;
+constexpr size_t kMultiScratchFloats = 16 * kMultiChunk + kMultiMaxVectors * 16 * 16;
+
+// outs[k][j] = float_dot(format, x + j * x_stride, ys[k], n, kernel) for j < count, k < n_ys:
+// float_dot_rows for several vectors against the same rows (the query heads that share one
+// KV head), with each row converted from F16 once for all of them. Same results.
+void float_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
+                          int n_ys, int64_t n, DotKernel kernel, float* const* outs, float* scratch);
+
 // The same without the SIMD kernels (the reference the SIMD kernels are tested against).
 float float_dot_scalar(FloatFormat format, const uint8_t* x, const uint8_t* y, int64_t n, DotKernel kernel);
 
@@ -60,6 +72,9 @@ namespace avx512 {
 // gemm_dot_rows for the first count / 16 * 16 rows (returned); the caller does the rest.
 int gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n,
                   float* out);
+// The same for several vectors (float_dot_rows_multi; scratch: kMultiScratchFloats).
+int gemm_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
+                        int n_ys, int64_t n, float* const* outs, float* scratch);
 }  // namespace avx512
 #endif
 

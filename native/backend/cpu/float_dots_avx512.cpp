@@ -10,8 +10,11 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 AVX-512 header false positive
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 AVX-512 header false positives
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace alloy::cpu::avx512 {
@@ -64,7 +67,55 @@ int gemm_rows(const uint8_t* x, size_t x_stride, int count, const uint8_t* y, in
   return full;
 }
 
+// gemm_rows for several vectors y at once: each 16-row tile is converted to float once, a
+// chunk of kMultiChunk values at a time, and every y's 16 accumulators pass over it (kept in
+// `accs` between chunks). The summation order per output is gemm_rows' exactly.
+template <FloatFormat T>
+int gemm_rows_multi(const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys, int n_ys, int64_t n,
+                    float* const* outs, float* scratch) {
+  const int full = count / kRows * kRows;
+  float* rows_f32 = scratch;
+  float* accs = scratch + kRows * kMultiChunk;
+  for (int j0 = 0; j0 < full; j0 += kRows) {
+    const uint8_t* rows = x + static_cast<size_t>(j0) * x_stride;
+    for (int y0 = 0; y0 < n_ys; y0 += kMultiMaxVectors) {
+      const int n_y = std::min(kMultiMaxVectors, n_ys - y0);
+      for (int64_t c0 = 0; c0 < n; c0 += kMultiChunk) {
+        const int64_t len = std::min<int64_t>(kMultiChunk, n - c0);
+        for (int j = 0; j < kRows; ++j) {
+          for (int64_t i = 0; i < len; i += 16) {
+            _mm512_storeu_ps(rows_f32 + j * kMultiChunk + i, load16<T>(rows + static_cast<size_t>(j) * x_stride, c0 + i));
+          }
+        }
+        const bool last = c0 + len == n;
+        for (int k = 0; k < n_y; ++k) {
+          float* saved = accs + k * kRows * 16;
+          __m512 acc[kRows];
+          for (int j = 0; j < kRows; ++j) acc[j] = c0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(saved + 16 * j);
+          const uint8_t* y = ys[y0 + k];
+          for (int64_t i = 0; i < len; i += 16) {
+            const __m512 yv = load16<T>(y, c0 + i);
+            for (int j = 0; j < kRows; ++j) acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(rows_f32 + j * kMultiChunk + i), yv, acc[j]);
+          }
+          if (last) {
+            _mm512_storeu_ps(outs[y0 + k] + j0, reduce_16x16(acc));
+          } else {
+            for (int j = 0; j < kRows; ++j) _mm512_storeu_ps(saved + 16 * j, acc[j]);
+          }
+        }
+      }
+    }
+  }
+  return full;
+}
+
 }  // namespace
+
+int gemm_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
+                        int n_ys, int64_t n, float* const* outs, float* scratch) {
+  return format == FloatFormat::f16 ? gemm_rows_multi<FloatFormat::f16>(x, x_stride, count, ys, n_ys, n, outs, scratch)
+                                    : gemm_rows_multi<FloatFormat::f32>(x, x_stride, count, ys, n_ys, n, outs, scratch);
+}
 
 int gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n, float* out) {
   return format == FloatFormat::f16 ? gemm_rows<FloatFormat::f16>(x, x_stride, count, y, n, out)

@@ -1,5 +1,7 @@
 #include "backend/cpu/packed_matmul.h"
 
+#include <cstring>
+
 #include "backend/cpu/quant_blocks.h"
 
 namespace alloy::cpu {
@@ -20,6 +22,19 @@ void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset,
       for (int e = k * per_group; e < (k + 1) * per_group; ++e) sum += blocks[b].qs[e];
       sums[b * groups + k] = offset * sum;
     }
+  }
+}
+
+void activation_block_scales(const uint8_t* act_row, int64_t n_blocks, float* scales) {
+  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(act_row);
+  for (int64_t b = 0; b < n_blocks; ++b) scales[b] = load_f16(blocks[b].d);
+}
+
+void activation_tiles(const uint8_t* act_row, int t, int64_t n_blocks, uint8_t* tiles) {
+  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(act_row);
+  const int64_t tile = t / kAmxTileTokens, row = t % kAmxTileTokens;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    std::memcpy(tiles + static_cast<size_t>((tile * n_blocks + b) * kAmxTileTokens + row) * kAmxTileQuants, blocks[b].qs, kQK);
   }
 }
 

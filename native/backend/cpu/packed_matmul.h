@@ -21,10 +21,11 @@
 
 namespace alloy::cpu {
 
-// Invariant (checked by CpuBackend::matmul): groups [g_begin, g_end) lie inside the packed
-// matrix, tokens [0, n_tokens) inside the activation rows, block_sums holds n_tokens rows of
-// n_blocks sums (offset * sum of each activation block's quants), and out has room for row
-// 16 * g_end - 1 of every token row.
+// Invariant (checked by CpuBackend's packed matmuls): groups [g_begin, g_end) lie inside the
+// packed matrix, tokens [0, n_tokens) inside the activation rows, block_sums holds n_tokens
+// rows of n_blocks sums (offset * sum of each activation block's quants), act_scales (when
+// set) as many scales and act_tiles the quants of n_tokens rounded up to 16 rows, and out has
+// room for row 16 * g_end - 1 of every token row.
 struct PackedMatmulArgs {
   GgmlType type;           // Q8_0, Q4_0, Q5_0, Q4_K or Q6_K
   const uint8_t* packed;   // PackedMatrix::data
@@ -37,7 +38,15 @@ struct PackedMatmulArgs {
   size_t sums_stride;         // int32 values per token row of block_sums
   float* out;              // out[t * out_stride + row]
   size_t out_stride;
+  // Q8_0 with AMX only: each activation block's scale as float, laid out as block_sums, and
+  // the activation quants in tile order (activation_tiles).
+  const float* act_scales = nullptr;
+  const uint8_t* act_tiles = nullptr;
 };
+
+// Tokens per AMX tile (the rows of its activation operand) and quants per row (one block).
+constexpr int kAmxTileTokens = 16;
+constexpr int kAmxTileQuants = 32;
 
 // The offset of the packed quants of `type` (128 for Q8_0, 8 for Q4_0, 16 for Q5_0).
 int packed_quant_offset(GgmlType type);
@@ -53,10 +62,25 @@ int packed_sum_groups(GgmlType type);
 // quants when groups is 1, quants 4k..4k+3 when it is 8), for one Q8_0 activation row.
 void activation_block_sums(const uint8_t* act_row, int64_t n_blocks, int offset, int groups, int32_t* sums);
 
+// The scale of each Q8_0 activation block as float: scales[b] (the AMX kernel reads them).
+void activation_block_scales(const uint8_t* act_row, int64_t n_blocks, float* scales);
+
+// Copies the 32 quants of each block of Q8_0 activation row t to where the AMX kernel loads
+// them: tiles[((t / 16 * n_blocks + b) * 16 + t % 16) * 32], so one tile's rows are contiguous.
+void activation_tiles(const uint8_t* act_row, int t, int64_t n_blocks, uint8_t* tiles);
+
 namespace avx512 {
 // Computes rows 16 * g_begin .. 16 * g_end - 1 for tokens 0 .. n_tokens - 1.
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
+// The same for tokens t_begin .. t_end - 1.
+void packed_matmul_tokens(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int t_begin, int t_end);
 }  // namespace avx512
+
+namespace amx {
+// avx512::packed_matmul for Q8_0 weights with AMX tiles (bit-identical results); needs
+// args.act_scales. The caller has AMX (cpu_features.h: has_amx) and splits groups in pairs.
+void packed_matmul_q8_0(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
+}  // namespace amx
 
 
 }  // namespace alloy::cpu

@@ -282,23 +282,27 @@ void last_tile(const PackedMatmulArgs& a, int64_t g, int t0, int rest) {
 }
 
 template <typename Format>
-void run(const PackedMatmulArgs& a, int64_t g_begin, int64_t g_end, int n_tokens) {
+void run(const PackedMatmulArgs& a, int64_t g_begin, int64_t g_end, int t_begin, int t_end) {
   constexpr int kFull = Format::kMaxTokens;
   for (int64_t g = g_begin; g < g_end; ++g) {
-    int t0 = 0;
-    for (; t0 + kFull <= n_tokens; t0 += kFull) group_tile<Format, kFull>(a, g, t0);
-    last_tile<Format, kFull - 1>(a, g, t0, n_tokens - t0);
+    int t0 = t_begin;
+    for (; t0 + kFull <= t_end; t0 += kFull) group_tile<Format, kFull>(a, g, t0);
+    last_tile<Format, kFull - 1>(a, g, t0, t_end - t0);
   }
 }
 
 }  // namespace
 
+void packed_matmul_tokens(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int t_begin, int t_end) {
+  if (args.type == GgmlType::Q8_0) return run<LegacyFormat<true>>(args, g_begin, g_end, t_begin, t_end);
+  if (args.type == GgmlType::Q4_0) return run<LegacyFormat<false>>(args, g_begin, g_end, t_begin, t_end);
+  if (args.type == GgmlType::Q5_0) return run<Q5_0Format>(args, g_begin, g_end, t_begin, t_end);
+  if (args.type == GgmlType::Q4_K) return run<Q4KFormat>(args, g_begin, g_end, t_begin, t_end);
+  run<Q6KFormat>(args, g_begin, g_end, t_begin, t_end);
+}
+
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens) {
-  if (args.type == GgmlType::Q8_0) return run<LegacyFormat<true>>(args, g_begin, g_end, n_tokens);
-  if (args.type == GgmlType::Q4_0) return run<LegacyFormat<false>>(args, g_begin, g_end, n_tokens);
-  if (args.type == GgmlType::Q5_0) return run<Q5_0Format>(args, g_begin, g_end, n_tokens);
-  if (args.type == GgmlType::Q4_K) return run<Q4KFormat>(args, g_begin, g_end, n_tokens);
-  run<Q6KFormat>(args, g_begin, g_end, n_tokens);
+  packed_matmul_tokens(args, g_begin, g_end, 0, n_tokens);
 }
 
 }  // namespace alloy::cpu::avx512

@@ -32,6 +32,7 @@ const SimdKernels& simd_kernels() {
     switch (active_simd_level()) {
       case SimdLevel::avx2:
       case SimdLevel::avx512_vnni:
+      case SimdLevel::avx512_amx:
 #if defined(ALLOY_CPU_HAS_AVX2_KERNELS)
         return SimdKernels{avx2::dot_f16,       avx2::dot_q8_0_q8_0, avx2::dot_q4_0_q8_0,
                            avx2::dot_q4_k_q8_k, avx2::dot_q5_k_q8_k, avx2::dot_q6_k_q8_k};

@@ -9,9 +9,11 @@ TileKernel tile_kernel(GgmlType type) {
 #if defined(__x86_64__) || defined(_M_X64)
     // With AVX-512 VNNI, matrices of 16-row groups take the packed path (packed_matmul.h);
     // the AVX2 tiles serve the others.
+    case SimdLevel::avx512_amx:
     case SimdLevel::avx512_vnni:
     case SimdLevel::avx2: return avx2::tile_kernel(type);
 #else
+    case SimdLevel::avx512_amx:
     case SimdLevel::avx512_vnni:
     case SimdLevel::avx2:
 #endif
