@@ -174,7 +174,7 @@ TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance (Q5_0
 #endif
 
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
-TEST_CASE("AMX Q8_0 matmul is bit-identical to the VNNI kernel (odd groups, token counts past 32)") {
+TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd groups, token counts past 32)") {
   if (!has_amx(host_simd_level())) {
     std::printf("skipped on this CPU: no AMX-INT8 (or the OS did not grant it)\n");
     return;
@@ -182,38 +182,40 @@ TEST_CASE("AMX Q8_0 matmul is bit-identical to the VNNI kernel (odd groups, toke
   Rng rng(7);
   ThreadPool pool(1);
   int mismatches = 0, compared = 0;
-  for (int64_t n_rows : {32, 48, 96}) {
-    for (int64_t n_cols : {32, 7 * 32, 30 * 32}) {
-      const Matrix m = random_matrix(GgmlType::Q8_0, n_rows, n_cols, rng);
-      const PackedMatrix packed = pack_matrix(m.view(), pool);
-      for (int n_tokens : {32, 33, 47, 64, 95}) {
-        const size_t a_stride = activation_row_bytes(ActType::q8_0, n_cols);
-        std::vector<uint8_t> acts;
-        for (int t = 0; t < n_tokens; ++t) {
-          const std::vector<uint8_t> row = quantized(ActType::q8_0, random_activations(rng, n_cols));
-          acts.insert(acts.end(), row.begin(), row.end());
-        }
-        const int64_t n_blocks = n_cols / 32;
-        std::vector<int32_t> sums(static_cast<size_t>(n_blocks * n_tokens));
-        std::vector<float> scales(sums.size());
-        std::vector<uint8_t> tiles_in(sums.size() * 32 + 16 * 32 * static_cast<size_t>(n_blocks));
-        for (int t = 0; t < n_tokens; ++t) {
-          activation_tiles(acts.data() + t * a_stride, t, n_blocks, tiles_in.data());
-          activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(GgmlType::Q8_0), 1,
-                                sums.data() + t * n_blocks);
-          activation_block_scales(acts.data() + t * a_stride, n_blocks, scales.data() + t * n_blocks);
-        }
-        std::vector<float> vnni(static_cast<size_t>(n_rows * n_tokens)), tiles(vnni.size(), -1.0f);
-        PackedMatmulArgs args{GgmlType::Q8_0, packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks,
-                              acts.data(),    a_stride,          sums.data(),        static_cast<size_t>(n_blocks),
-                              vnni.data(),    static_cast<size_t>(n_rows)};
-        avx512::packed_matmul(args, 0, n_rows / kPackRows, n_tokens);
-        args.out = tiles.data();
-        args.act_scales = scales.data();
-        args.act_tiles = tiles_in.data();
-        amx::packed_matmul_q8_0(args, 0, n_rows / kPackRows, n_tokens);
-        for (size_t i = 0; i < vnni.size(); ++i, ++compared) {
-          if (std::memcmp(&vnni[i], &tiles[i], sizeof(float)) != 0) ++mismatches;
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
+    for (int64_t n_rows : {32, 48, 96}) {
+      for (int64_t n_cols : {32, 7 * 32, 30 * 32}) {
+        const Matrix m = random_matrix(type, n_rows, n_cols, rng);
+        const PackedMatrix packed = pack_matrix(m.view(), pool);
+        for (int n_tokens : {32, 33, 47, 64, 95}) {
+          const size_t a_stride = activation_row_bytes(ActType::q8_0, n_cols);
+          std::vector<uint8_t> acts;
+          for (int t = 0; t < n_tokens; ++t) {
+            const std::vector<uint8_t> row = quantized(ActType::q8_0, random_activations(rng, n_cols));
+            acts.insert(acts.end(), row.begin(), row.end());
+          }
+          const int64_t n_blocks = n_cols / 32;
+          std::vector<int32_t> sums(static_cast<size_t>(n_blocks * n_tokens));
+          std::vector<float> scales(sums.size());
+          std::vector<uint8_t> tiles_in(sums.size() * 32 + 16 * 32 * static_cast<size_t>(n_blocks));
+          for (int t = 0; t < n_tokens; ++t) {
+            activation_tiles(acts.data() + t * a_stride, t, n_blocks, tiles_in.data());
+            activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(type), 1,
+                                  sums.data() + t * n_blocks);
+            activation_block_scales(acts.data() + t * a_stride, n_blocks, scales.data() + t * n_blocks);
+          }
+          std::vector<float> vnni(static_cast<size_t>(n_rows * n_tokens)), tiles(vnni.size(), -1.0f);
+          PackedMatmulArgs args{type, packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks,
+                                acts.data(),    a_stride,          sums.data(),        static_cast<size_t>(n_blocks),
+                                vnni.data(),    static_cast<size_t>(n_rows)};
+          avx512::packed_matmul(args, 0, n_rows / kPackRows, n_tokens);
+          args.out = tiles.data();
+          args.act_scales = scales.data();
+          args.act_tiles = tiles_in.data();
+          amx::packed_matmul(args, 0, n_rows / kPackRows, n_tokens);
+          for (size_t i = 0; i < vnni.size(); ++i, ++compared) {
+            if (std::memcmp(&vnni[i], &tiles[i], sizeof(float)) != 0) ++mismatches;
+          }
         }
       }
     }

@@ -34,7 +34,7 @@ PackedMatmulArgs CpuBackend::prepare_packed(const PackedMatrix& m, const uint8_t
   const int64_t n_blocks = m.n_cols / (legacy ? kQK : kQK_K);
   const int groups = packed_sum_groups(m.type);
   const size_t sums_stride = static_cast<size_t>(n_blocks * groups);
-  const bool amx = amx_ && m.type == GgmlType::Q8_0 && n_tokens >= kAmxMinTokens;
+  const bool amx = amx_ && amx::handles(m.type) && n_tokens >= kAmxMinTokens;
   if (legacy) {
     if (n_blocks * groups > max_packed_sums_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
     const int offset = packed_quant_offset(m.type);
@@ -77,7 +77,7 @@ void CpuBackend::run_packed(const PackedMatmulArgs* args, const int64_t* n_group
       ThreadPool::split_aligned(n_groups[i], amx ? 2 : 1, index, count, begin, end);  // AMX takes pairs
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
       if (amx) {
-        amx::packed_matmul_q8_0(args[i], begin, end, n_tokens);
+        amx::packed_matmul(args[i], begin, end, n_tokens);
         continue;
       }
 #endif

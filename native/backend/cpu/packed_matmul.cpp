@@ -38,4 +38,8 @@ void activation_tiles(const uint8_t* act_row, int t, int64_t n_blocks, uint8_t* 
   }
 }
 
+namespace amx {
+bool handles(GgmlType type) { return type == GgmlType::Q8_0 || type == GgmlType::Q4_0; }
+}  // namespace amx
+
 }  // namespace alloy::cpu

@@ -77,9 +77,11 @@ void packed_matmul_tokens(const PackedMatmulArgs& args, int64_t g_begin, int64_t
 }  // namespace avx512
 
 namespace amx {
-// avx512::packed_matmul for Q8_0 weights with AMX tiles (bit-identical results); needs
-// args.act_scales. The caller has AMX (cpu_features.h: has_amx) and splits groups in pairs.
-void packed_matmul_q8_0(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
+// avx512::packed_matmul for Q8_0 and Q4_0 weights with AMX tiles (bit-identical results);
+// needs args.act_scales and act_tiles. The caller has AMX (cpu_features.h: has_amx) and
+// splits groups in pairs.
+bool handles(GgmlType type);
+void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
 }  // namespace amx
 
 

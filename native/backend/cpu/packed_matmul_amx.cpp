@@ -1,13 +1,14 @@
-// The Q8_0 prompt matmul of packed_matmul.h with AMX tiles (Intel Sapphire Rapids and later):
+// The Q8_0 and Q4_0 prompt matmuls of packed_matmul.h with AMX tiles (Intel Sapphire Rapids and later):
 // blocks of 32 tokens x 32 rows (two token tiles x two 16-row groups, four 16x16 int32 tiles),
-// one tile product per 32-quant block, because Q8_0 scales every block. The packed group's
+// one tile product per 32-quant block, because Q8_0 and Q4_0 scale every block. A packed Q8_0
 // block is already the tile layout AMX wants for its right operand (8 rows of 64 bytes: four
-// quants of each of the 16 rows per row, as repack.h lays them out for VPDPBUSD); the
+// quants of each of the 16 rows per row, as repack.h lays them out for VPDPBUSD), a Q4_0 block
+// is unpacked into it (weight_tile); the
 // activation quants come copied into tile order (activation_tiles: 512 contiguous bytes per
 // tile, which loads faster than 16 rows a_stride apart: 250 against 148 GMAC/s measured).
 //
 // Numerics: the tile products are the exact integer block dots (+ 128 * sum(a), which the
-// caller's block sums remove), and each output adds fma(d_w * d_a, float(dot), acc) block by
+// or + 8 * sum(a) for Q4_0, which the caller's block sums remove), and each output adds fma(d_w * d_a, float(dot), acc) block by
 // block from 0 — the same operations, in the same order, as the VNNI kernel, so the two are
 // bit-identical (test_packed_matmul checks it). Tokens past the last whole 32 and an odd last
 // group go to the VNNI kernel.
@@ -69,7 +70,8 @@ void configure_tiles() {
 // only seems to depend on (measured: 105 -> 145 GMAC/s when both were 4 KiB apart).
 struct alignas(64) BlockScratch {
   int32_t c[4][kTile][kTile];
-  uint8_t gap[2048];
+  uint8_t gap[2048 - 2 * 8 * kWordBytes];
+  uint8_t b[2][8][kWordBytes];  // Q4_0 weight operands, unpacked (weight_tile)
   float acc[4][kTile][kTile];
 };
 
@@ -94,10 +96,30 @@ inline void scale_tile(const int32_t (&c)[kTile][kTile], const uint8_t* group_bl
   }
 }
 
+// The weight operand (8 rows of 64 bytes) of one group's block: a Q8_0 block's words as they
+// are; a Q4_0 block's four words unpacked into `buf` (row j: low nibbles of word j = quants
+// 4j..4j+3 of each row; row 4 + j: its high nibbles = quants 16 + 4j..), 0..15 against Q8_0's
+// 0..255 - the caller's block sums subtract the matching offset (8 or 128).
+template <bool kQ8>
+inline const uint8_t* weight_tile(const uint8_t* block, uint8_t (&buf)[8][kWordBytes]) {
+  if constexpr (kQ8) {
+    return block + kScaleBytes;
+  } else {
+    const __m512i low4 = _mm512_set1_epi8(0xF);
+    for (int j = 0; j < 4; ++j) {
+      const __m512i packed = _mm512_loadu_si512(block + kScaleBytes + j * kWordBytes);
+      _mm512_store_si512(buf[j], _mm512_and_si512(packed, low4));
+      _mm512_store_si512(buf[4 + j], _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4));
+    }
+    return &buf[0][0];
+  }
+}
+
 // The four tile products of block b into s.c.
+template <bool kQ8>
 inline void tile_products(const uint8_t* w0, const uint8_t* w1, const uint8_t* x0, const uint8_t* x1, BlockScratch& s) {
-  _tile_loadd(0, w0 + kScaleBytes, kWordBytes);
-  _tile_loadd(1, w1 + kScaleBytes, kWordBytes);
+  _tile_loadd(0, weight_tile<kQ8>(w0, s.b[0]), kWordBytes);
+  _tile_loadd(1, weight_tile<kQ8>(w1, s.b[1]), kWordBytes);
   _tile_loadd(2, x0, kAmxTileQuants);
   _tile_loadd(3, x1, kAmxTileQuants);
   _tile_zero(4);
@@ -127,17 +149,18 @@ inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint
 // 144 GMAC/s; overlapping the tile products of block b with the scaling of block b - 1 (two
 // or three C buffers) 121 and 105. Tile loads are the slow part here (about 1.5 ns per row:
 // a pure loop of tile products runs at 7 ns each, 30 ns with its four loads).
+template <bool kQ8>
 void block_32x32(const PackedMatmulArgs& a, int64_t g, int t0, BlockScratch& s) {
   const uint8_t* w0 = a.packed + static_cast<size_t>(g) * a.group_bytes;
   const uint8_t* w1 = w0 + a.group_bytes;
   const size_t tile_row_bytes = static_cast<size_t>(a.n_blocks) * kTileBytes;
   const uint8_t* x0 = a.act_tiles + static_cast<size_t>(t0 / kTile) * tile_row_bytes;
   const uint8_t* x1 = x0 + tile_row_bytes;
-  tile_products(w0, w1, x0, x1, s);
+  tile_products<kQ8>(w0, w1, x0, x1, s);
   scale_block<true>(a, w0, w1, t0, 0, s);
   for (int64_t b = 1; b < a.n_blocks; ++b) {
     const size_t wb = static_cast<size_t>(b) * a.block_bytes, xb = static_cast<size_t>(b) * kTileBytes;
-    tile_products(w0 + wb, w1 + wb, x0 + xb, x1 + xb, s);
+    tile_products<kQ8>(w0 + wb, w1 + wb, x0 + xb, x1 + xb, s);
     scale_block<false>(a, w0 + wb, w1 + wb, t0, b, s);
   }
   for (int k = 0; k < 4; ++k) {
@@ -151,7 +174,7 @@ void block_32x32(const PackedMatmulArgs& a, int64_t g, int t0, BlockScratch& s) 
 
 }  // namespace
 
-void packed_matmul_q8_0(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens) {
+void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens) {
   const int amx_tokens = n_tokens / kBlockTokens * kBlockTokens;
   const int64_t pair_end = g_begin + (g_end - g_begin) / 2 * 2;
   if (amx_tokens > 0 && pair_end > g_begin) {
@@ -162,7 +185,13 @@ void packed_matmul_q8_0(const PackedMatmulArgs& args, int64_t g_begin, int64_t g
     for (int64_t c0 = g_begin; c0 < pair_end; c0 += chunk) {
       const int64_t c1 = std::min(c0 + chunk, pair_end);
       for (int t0 = 0; t0 < amx_tokens; t0 += kBlockTokens) {
-        for (int64_t g = c0; g < c1; g += 2) block_32x32(args, g, t0, scratch);
+        for (int64_t g = c0; g < c1; g += 2) {
+          if (args.type == GgmlType::Q8_0) {
+            block_32x32<true>(args, g, t0, scratch);
+          } else {
+            block_32x32<false>(args, g, t0, scratch);
+          }
+        }
       }
     }
     _tile_release();
