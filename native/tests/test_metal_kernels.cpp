@@ -77,13 +77,19 @@ DispatchReport run_matvec_q8_0(const kargs::MatVec& args, int n_tokens, LaneOrde
   c.threadgroups = metal::uint3(static_cast<uint32_t>((args.n_rows + rows_per_group - 1) / rows_per_group),
                                 static_cast<uint32_t>(n_tokens), 1u);
   c.threads_per_threadgroup = metal::uint3(32u * kargs::kMatVecQ8_0Simdgroups, 1u, 1u);
+  c.threadgroup_memory = {kargs::kMatVecPartials * sizeof(float)};
   c.order = order;
   const auto wv = w.view<const metal::uchar>();
   const auto xv = x.view<const float>();
   const auto yv = y.view<float>();
+  const kargs::MatVecFused fused{args, 0.0f, 0};  // plain input, no bias (all variants: test_metal_matvec.cpp)
+  const Buffer unused("unused", 0);
+  const auto uv = unused.view<const float>();
   return dispatch(c, [&](const Lane& l) {
-    metal_kernels::kernel_mul_mv_q8_0_f32(args, wv, xv, yv, l.threadgroup_position_in_grid,
-                                          l.simdgroup_index_in_threadgroup, l.thread_index_in_simdgroup);
+    metal_kernels::kernel_mv<metal_kernels::DequantQ8_0, metal_kernels::kMvInX, metal_kernels::kMvOutStore>(
+        fused, wv, unused.view<const metal::uchar>(), xv, uv, uv, yv, l.threadgroup_memory<float>(0),
+        l.threadgroup_position_in_grid, l.thread_index_in_threadgroup, l.simdgroup_index_in_threadgroup,
+        l.thread_index_in_simdgroup);
   });
 }
 

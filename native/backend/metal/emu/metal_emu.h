@@ -77,4 +77,12 @@ inline uint min(uint a, uint b) { return b < a ? b : a; }
 inline float clamp(float x, float lo, float hi) { return std::fmin(std::fmax(x, lo), hi); }
 inline int clamp(int x, int lo, int hi) { return min(max(x, lo), hi); }
 
+// MSL's precise:: versions (IEEE-accurate on the GPU, whatever the fast-math setting): here
+// the same functions as above.
+namespace precise {
+using std::cos;
+using std::exp;
+using std::sin;
+}  // namespace precise
+
 }  // namespace metal

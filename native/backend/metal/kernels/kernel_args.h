@@ -43,6 +43,44 @@ struct MatVec {
 // n_tokens, 1) threadgroups of 32 * kMatVecQ8_0Simdgroups threads.
 enum : int32_t { kMatVecQ8_0Rows = 4, kMatVecQ8_0Simdgroups = 2 };
 
+// matvec_template.h, the fused decode kernels kernel_mv_<type>_<input>_<output> of every
+// weight type (input: x as is, or norm = RMSNorm-ed on the fly with the norm weight and eps;
+// output: store y = W.x + b, add y += W.x + b, or swiglu y = silu(Wg.x + bg) * (Wu.x + bu)
+// with the gate and up matrices in two weight buffers of the same shape and the bias buffer
+// holding the gate's n_rows biases, then the up's). Each SIMD group computes kMatVec<type>Rows
+// consecutive rows (kMatVecQ8_0Rows for Q8_0); a threadgroup holds kMatVecSimdgroups SIMD
+// groups. Grid: (ceil(n_rows / (rows * kMatVecSimdgroups)), n_tokens, 1) threadgroups of
+// 32 * kMatVecSimdgroups threads; threadgroup memory 0: kMatVecPartials floats.
+struct MatVecFused {
+  MatVec shape;
+  float eps;         // norm variants: the RMSNorm epsilon
+  int32_t has_bias;  // 0: the bias buffer is not read
+};
+
+enum : int32_t {
+  kMatVecSimdgroups = 2,
+  kMatVecPartials = 4,  // one float per SIMD group, rounded up to setThreadgroupMemoryLength's 16 bytes
+  kMatVecF32Rows = 4,
+  kMatVecF16Rows = 4,
+  kMatVecQ4_0Rows = 4,
+  kMatVecQ4_1Rows = 4,
+  kMatVecQ5_0Rows = 4,
+  kMatVecQ5_1Rows = 4,
+  kMatVecQ2_KRows = 2,
+  kMatVecQ3_KRows = 2,
+  kMatVecQ4_KRows = 2,
+  kMatVecQ5_KRows = 2,
+  kMatVecQ6_KRows = 2,
+};
+
+static_assert(sizeof(MatVecFused) == 40, "kargs::MatVecFused layout");
+static_assert(kMatVecPartials >= kMatVecSimdgroups && kMatVecPartials % 4 == 0, "kMatVecPartials: 16-byte granules");
+static_assert(int32_t(kMatVecQ8_0Simdgroups) == int32_t(kMatVecSimdgroups), "Q8_0 runs on the shared matvec template");
+#if !defined(__METAL_VERSION__)
+static_assert(offsetof(MatVecFused, shape) == 0 && offsetof(MatVecFused, eps) == 32 && offsetof(MatVecFused, has_bias) == 36,
+              "kargs::MatVecFused field offsets");
+#endif
+
 static_assert(sizeof(RmsNorm) == 24, "kargs::RmsNorm layout");
 static_assert(sizeof(MatVec) == 32, "kargs::MatVec layout");
 
@@ -53,6 +91,138 @@ static_assert(offsetof(RmsNorm, n) == 0 && offsetof(RmsNorm, has_weight) == 4 &&
 static_assert(offsetof(MatVec, n_cols) == 0 && offsetof(MatVec, n_rows) == 4 && offsetof(MatVec, row_bytes) == 8 &&
                   offsetof(MatVec, x_stride) == 16 && offsetof(MatVec, y_stride) == 24,
               "kargs::MatVec field offsets");
+#endif
+
+// rope.metal: rotates the first n_rot values of every head of n_tokens rows in place, token t
+// at position positions[t] (CPU reference: rope_cache / rope_head in backend/cpu/cpu_kernels.cpp).
+// theta_scale is freq_base^(-2 / n_rot) computed by the host exactly as rope_cache does
+// (std::pow in float), so the angles are the CPU's bit for bit. Grid:
+// (ceil(n_heads * n_rot / 2 / ntg), n_tokens, 1) threadgroups of any ntg; a thread per pair.
+struct Rope {
+  int32_t n_heads;      // heads per token row
+  int32_t head_dim;     // floats from one head to the next
+  int32_t n_rot;        // leading values of each head that rotate (even, <= head_dim)
+  int32_t mode;         // kRopeModeNormal or kRopeModeNeox
+  float theta_scale;    // freq_base^(-2 / n_rot)
+  float freq_scale;
+  float attn_factor;
+  int32_t reserved;     // keeps row_stride 8-aligned in both languages; write 0
+  uint64_t row_stride;  // floats from one token's row to the next
+};
+enum : int32_t { kRopeModeNormal = 0, kRopeModeNeox = 1 };
+
+// kv_store.metal: F32 K and V rows of n_tokens tokens into the F16 KV cache at positions
+// pos0 .. pos0 + n_tokens - 1 (CPU reference: CpuBackend::store_kv): K one row of n_embd_kv per
+// position, V transposed (channel c of position p at v[c * capacity + p]).
+// Grid: (ceil(n_embd_kv / ntg), n_tokens, 1) threadgroups of any ntg; a thread per channel.
+struct KvStore {
+  int32_t n_embd_kv;  // channels per K (and V) row
+  int32_t pos0;       // cache position of the first token
+  int32_t capacity;   // positions of the cache (the length of a V channel row)
+  int32_t reserved;   // write 0
+  uint64_t k_stride;  // floats from one token's K row to the next in the input
+  uint64_t v_stride;  // floats from one token's V row to the next in the input
+};
+
+// attention.metal: causal attention of n_tokens query rows (query t at position pos0 + t) over
+// the F16 cache positions 0 .. pos0 + t, grouped-query (query head h reads KV head
+// h / (n_head / n_head_kv)). q and out rows hold n_head heads of head_dim floats.
+struct Attention {
+  int32_t n_tokens;
+  int32_t n_head;
+  int32_t n_head_kv;  // divides n_head
+  int32_t head_dim;   // <= kAttentionMaxHeadDim
+  int32_t pos0;
+  int32_t capacity;   // positions of the cache (the length of a V channel row)
+  float scale;        // applied to K.Q before the softmax
+  int32_t reserved;   // write 0
+  uint64_t q_stride;    // floats from one token's query row to the next
+  uint64_t out_stride;  // floats from one token's output row to the next
+  uint64_t k_stride;    // halves from one position's K row to the next (n_embd_kv)
+};
+// Positions are taken kAttentionBlock at a time (one per lane of a SIMD group). A lane owns the
+// channels lane + 32 k of the output, k < kAttentionChannelsPerLane.
+// Decode (kernel_attention_decode_f16): one threadgroup per (query head, token) of
+// 32 * kAttentionDecodeSimdgroups threads whose SIMD groups take every nsg-th block and merge.
+//   Grid (n_head, n_tokens, 1); threadgroup memory 0: kAttentionMaxHeadDim halves,
+//   1: kAttentionDecodeSimdgroups * kAttentionBlock floats,
+//   2: kAttentionDecodeSimdgroups * kAttentionMergeStride floats.
+// Prefill (kernel_attention_prefill_f16): one SIMD group per (query head, token), the
+// kAttentionPrefillSimdgroups SIMD groups of a threadgroup on consecutive tokens of one head.
+//   Grid (n_head, ceil(n_tokens / kAttentionPrefillSimdgroups), 1) threadgroups of
+//   32 * kAttentionPrefillSimdgroups threads; threadgroup memory 0:
+//   kAttentionPrefillSimdgroups * kAttentionMaxHeadDim halves, 1: kAttentionPrefillSimdgroups *
+//   kAttentionBlock floats.
+enum : int32_t {
+  kAttentionBlock = 32,
+  kAttentionMaxHeadDim = 256,
+  kAttentionChannelsPerLane = kAttentionMaxHeadDim / kAttentionBlock,
+  kAttentionDecodeSimdgroups = 4,
+  kAttentionPrefillSimdgroups = 4,
+  kAttentionMergeStride = kAttentionMaxHeadDim + 4,  // m, l, 2 unused, then the channel sums
+};
+
+// swiglu.metal: out = silu(gate) * up per row of n floats (CPU reference: swiglu_row); out may
+// alias gate. Grid: (ceil(n / ntg), n_rows, 1) threadgroups of any ntg.
+struct Swiglu {
+  int32_t n;
+  int32_t reserved;  // write 0
+  uint64_t gate_stride;  // floats from one row to the next, in gate / up / out
+  uint64_t up_stride;
+  uint64_t out_stride;
+};
+
+// add.metal: kernel_add_f32 y[i] += x[i] for i < n (grid: ceil(n / ntg) threadgroups, n < 2^32);
+// kernel_add_bias_f32 y[r][i] += bias[i] (grid: (ceil(n / ntg), n_rows, 1) threadgroups).
+struct Add {
+  uint64_t n;
+};
+struct AddBias {
+  int32_t n;         // floats per row
+  int32_t reserved;  // write 0
+  uint64_t row_stride;  // floats from one row of y to the next
+};
+
+// get_rows.metal: out[i] = row ids[i] of a weight matrix as floats (CPU reference:
+// CpuBackend::get_rows / dequantize_row). Grid: (ceil(n_cols / ntg), n_ids, 1) threadgroups.
+struct GetRows {
+  int32_t n_cols;       // elements per weight row
+  int32_t reserved;     // write 0
+  uint64_t row_bytes;   // bytes from one weight row to the next
+  uint64_t out_stride;  // floats from one output row to the next
+};
+
+static_assert(sizeof(Rope) == 40, "kargs::Rope layout");
+static_assert(sizeof(KvStore) == 32, "kargs::KvStore layout");
+static_assert(sizeof(Attention) == 56, "kargs::Attention layout");
+static_assert(sizeof(Swiglu) == 32, "kargs::Swiglu layout");
+static_assert(sizeof(Add) == 8, "kargs::Add layout");
+static_assert(sizeof(AddBias) == 16, "kargs::AddBias layout");
+static_assert(sizeof(GetRows) == 24, "kargs::GetRows layout");
+
+#if !defined(__METAL_VERSION__)
+static_assert(offsetof(Rope, n_heads) == 0 && offsetof(Rope, head_dim) == 4 && offsetof(Rope, n_rot) == 8 &&
+                  offsetof(Rope, mode) == 12 && offsetof(Rope, theta_scale) == 16 && offsetof(Rope, freq_scale) == 20 &&
+                  offsetof(Rope, attn_factor) == 24 && offsetof(Rope, reserved) == 28 && offsetof(Rope, row_stride) == 32,
+              "kargs::Rope field offsets");
+static_assert(offsetof(KvStore, n_embd_kv) == 0 && offsetof(KvStore, pos0) == 4 && offsetof(KvStore, capacity) == 8 &&
+                  offsetof(KvStore, reserved) == 12 && offsetof(KvStore, k_stride) == 16 && offsetof(KvStore, v_stride) == 24,
+              "kargs::KvStore field offsets");
+static_assert(offsetof(Attention, n_tokens) == 0 && offsetof(Attention, n_head) == 4 && offsetof(Attention, n_head_kv) == 8 &&
+                  offsetof(Attention, head_dim) == 12 && offsetof(Attention, pos0) == 16 &&
+                  offsetof(Attention, capacity) == 20 && offsetof(Attention, scale) == 24 &&
+                  offsetof(Attention, reserved) == 28 && offsetof(Attention, q_stride) == 32 &&
+                  offsetof(Attention, out_stride) == 40 && offsetof(Attention, k_stride) == 48,
+              "kargs::Attention field offsets");
+static_assert(offsetof(Swiglu, n) == 0 && offsetof(Swiglu, reserved) == 4 && offsetof(Swiglu, gate_stride) == 8 &&
+                  offsetof(Swiglu, up_stride) == 16 && offsetof(Swiglu, out_stride) == 24,
+              "kargs::Swiglu field offsets");
+static_assert(offsetof(Add, n) == 0, "kargs::Add field offsets");
+static_assert(offsetof(AddBias, n) == 0 && offsetof(AddBias, reserved) == 4 && offsetof(AddBias, row_stride) == 8,
+              "kargs::AddBias field offsets");
+static_assert(offsetof(GetRows, n_cols) == 0 && offsetof(GetRows, reserved) == 4 && offsetof(GetRows, row_bytes) == 8 &&
+                  offsetof(GetRows, out_stride) == 16,
+              "kargs::GetRows field offsets");
 #endif
 
 }  // namespace kargs
