@@ -18,6 +18,8 @@
 //     bandwidth { before, after, used_gbs, used, drift }, bytes_read_per_token,
 //       bound_tokens_per_s, bandwidth_share (tg128 ours x bytes per token / bandwidth)
 //                                                           see bench/bandwidth.mjs
+//     metal_dispatches_per_token (+ _per_layer, _target): the Metal dispatch plan of a decoded
+//       token                                               see bench/metal-plan.mjs
 //   tokenizer.<vocab>.tokenize_mb_s, .vocab_load_ms                   see bench/tokenizer.mjs
 //   ipc.ipc_overhead_ms, ipc.cancel_ms (+ decode_step_ms, ...)        see bench/ipc.mjs
 //     through the engine host process (dist/engine-host.js) and the client
@@ -43,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { bandwidthFigures, measureBandwidth } from './bench/bandwidth.mjs';
 import { benchForward, FOREIGN_CPU_LIMIT, QUIET_WAIT_S } from './bench/forward.mjs';
 import { benchIpc } from './bench/ipc.mjs';
+import { metalPlanFigures } from './bench/metal-plan.mjs';
 import { BENCH_MODEL_IDS, DEFAULT_MODEL_ID, ensureBenchModel, modelSummary } from './bench/model.mjs';
 import { benchTokenizer } from './bench/tokenizer.mjs';
 import { benchTyping } from './bench/typing.mjs';
@@ -106,6 +109,7 @@ if (runs('forward')) {
       model: { ...modelSummary(bench), weight_bytes_by_type: weights.by_type },
       ...forward,
       ...bandwidthFigures(before, after, forward.tg128, weights),
+      ...metalPlanFigures(addon, bench.file),
     };
   }
 }

@@ -1,5 +1,6 @@
-// Module entry of alloy.node: the Model, Context, Engine and Sampler classes, loadModel, the random-model writer
-// and the memory-bandwidth probe used by tests and benchmarks, and build facts for diagnostics.
+// Module entry of alloy.node: the Model, Context, Engine and Sampler classes, loadModel, the random-model writer,
+// the memory-bandwidth probe and the Metal dispatch plan used by tests and benchmarks, and build facts for
+// diagnostics.
 #include <napi.h>
 
 #include "addon_data.h"
@@ -7,6 +8,7 @@
 #include "bandwidth_probe.h"
 #include "context_handle.h"
 #include "engine_handle.h"
+#include "metal_plan_binding.h"
 #include "model_loader.h"
 #include "model_handle.h"
 #include "sampler_handle.h"
@@ -39,6 +41,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Sampler", SamplerHandle::define(env));
   exports.Set("writeRandomModel", Napi::Function::New(env, write_random_model_js, "writeRandomModel"));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, measure_read_bandwidth_js, "measureReadBandwidth"));
+  exports.Set("metalPlan", Napi::Function::New(env, metal_plan_js, "metalPlan"));
   exports.Set("engineVersion", Napi::String::New(env, kEngineVersion));
   exports.Set("cpuFeatures", cpu_features(env));
   return exports;

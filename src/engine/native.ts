@@ -87,6 +87,21 @@ export interface ReadBandwidth {
   repeats: number;
 }
 
+/** One step of the Metal dispatch plan (defaults: 1 token at position 0, cache of pos0 + nTokens, last logits). */
+export interface MetalPlanOptions {
+  nTokens?: number;
+  pos0?: number;
+  kvCapacity?: number;
+  allLogits?: boolean;
+}
+
+/** The Metal backend's planned dispatches for one step: the total, per layer, and each kernel's name in order. */
+export interface MetalPlan {
+  dispatches: number;
+  per_layer: number[];
+  pipelines: string[];
+}
+
 /** Sampling parameters (defaults: greedy temp 0, topK 40, topP 0.95, minP 0.05, no repeat penalty, repeatLastN 64, seed 0). */
 export interface SamplerOptions {
   temp?: number;
@@ -264,6 +279,8 @@ export interface NativeAddon {
   writeRandomModel(options: RandomModelOptions, outPath: string): void;
   /** Reads a buffer of `mib` MiB with `threads` threads (synchronous; benchmarks' bandwidth bound). */
   measureReadBandwidth(options?: ReadBandwidthOptions): ReadBandwidth;
+  /** The Metal dispatch plan of one step (computed on any platform; checked before it is returned). */
+  metalPlan(model: NativeModel, options?: MetalPlanOptions): MetalPlan;
   engineVersion: string;
   cpuFeatures: string[];
 }

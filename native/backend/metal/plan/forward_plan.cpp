@@ -1,0 +1,286 @@
+#include "backend/metal/plan/forward_plan.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "backend/metal/kernels/kernel_args.h"
+#include "core/error.h"
+
+namespace alloy::metal {
+
+namespace {
+
+constexpr uint32_t kSimdWidth = 32;
+constexpr uint32_t kElementwiseThreads = 256;  // threads per threadgroup of the element-wise kernels
+
+template <class T>
+std::vector<uint8_t> bytes_of(const T& value) {
+  std::vector<uint8_t> bytes(sizeof value);
+  std::memcpy(bytes.data(), &value, sizeof value);
+  return bytes;
+}
+
+uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+
+// The type part of the kernels' host names, and the rows a matvec SIMD group computes.
+struct TypeInfo {
+  const char* suffix;
+  int matvec_rows;
+};
+
+TypeInfo type_info(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32: return {"f32", kargs::kMatVecF32Rows};
+    case GgmlType::F16: return {"f16", kargs::kMatVecF16Rows};
+    case GgmlType::Q4_0: return {"q4_0", kargs::kMatVecQ4_0Rows};
+    case GgmlType::Q4_1: return {"q4_1", kargs::kMatVecQ4_1Rows};
+    case GgmlType::Q5_0: return {"q5_0", kargs::kMatVecQ5_0Rows};
+    case GgmlType::Q5_1: return {"q5_1", kargs::kMatVecQ5_1Rows};
+    case GgmlType::Q8_0: return {"q8_0", kargs::kMatVecQ8_0Rows};
+    case GgmlType::Q2_K: return {"q2_K", kargs::kMatVecQ2_KRows};
+    case GgmlType::Q3_K: return {"q3_K", kargs::kMatVecQ3_KRows};
+    case GgmlType::Q4_K: return {"q4_K", kargs::kMatVecQ4_KRows};
+    case GgmlType::Q5_K: return {"q5_K", kargs::kMatVecQ5_KRows};
+    case GgmlType::Q6_K: return {"q6_K", kargs::kMatVecQ6_KRows};
+    default: break;
+  }
+  throw Error(ErrorKind::unsupported_tensor_type,
+              std::string("no Metal matmul kernel for weight type ") + std::string(ggml_type_name(type)));
+}
+
+// One float-row region of a scratch buffer: `rows` rows of `width` floats.
+struct Rows {
+  BufferId buffer;
+  uint64_t offset;  // bytes
+  uint64_t width;   // floats per row (the row stride)
+  uint64_t rows;
+  uint64_t bytes() const { return rows * width * sizeof(float); }
+};
+
+class Builder {
+ public:
+  Builder(const Model& model, const StepShape& step) : model_(model), hp_(model.hparams()), step_(step) {}
+
+  uint64_t file_offset(const uint8_t* p) const {
+    return static_cast<uint64_t>(p - model_.file().file_bytes().data());
+  }
+  Binding weights(uint32_t slot, const uint8_t* p, uint64_t bytes) const {
+    return {slot, BufferId::weights, file_offset(p), bytes, Access::read};
+  }
+  Binding unused(uint32_t slot) const { return {slot, BufferId::weights, 0, 0, Access::read}; }
+  static Binding rows(uint32_t slot, const Rows& r, Access access) { return {slot, r.buffer, r.offset, r.bytes(), access}; }
+
+  // out (+)= W . in for in.rows tokens; norm: the RMSNorm weight fused into the input.
+  void matvec(const char* variant, const WeightView& w, const WeightView* up, const Rows& in, const F32Vector* norm,
+              const F32Vector* bias, const Rows& out, Access out_access, int layer) {
+    const TypeInfo info = type_info(w.type);
+    kargs::MatVecFused args{};
+    args.shape.n_cols = static_cast<int32_t>(w.n_cols);
+    args.shape.n_rows = static_cast<int32_t>(w.n_rows);
+    args.shape.row_bytes = w.row_bytes;
+    args.shape.x_stride = in.width;
+    args.shape.y_stride = out.width;
+    args.eps = hp_.rms_eps;
+    args.has_bias = bias != nullptr;
+    Dispatch d;
+    d.pipeline = std::string("kernel_mv_") + info.suffix + "_" + variant;
+    d.layer = layer;
+    d.threadgroups = {ceil_div(static_cast<uint64_t>(w.n_rows), static_cast<uint64_t>(info.matvec_rows) * kargs::kMatVecSimdgroups),
+                      static_cast<uint32_t>(in.rows), 1};
+    d.threads_per_threadgroup = {kSimdWidth * kargs::kMatVecSimdgroups, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {weights(1, w.bytes.data(), w.bytes.size()),
+                  up != nullptr ? weights(2, up->bytes.data(), up->bytes.size()) : unused(2),
+                  rows(3, in, Access::read),
+                  norm != nullptr ? weights(4, reinterpret_cast<const uint8_t*>(norm->data), norm->n * sizeof(float)) : unused(4),
+                  bias != nullptr ? weights(5, reinterpret_cast<const uint8_t*>(bias->data), bias->n * sizeof(float)) : unused(5),
+                  rows(6, out, out_access)};
+    d.threadgroup_memory = {static_cast<uint32_t>(kargs::kMatVecPartials * sizeof(float))};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  void get_rows(const Rows& x) {
+    const WeightView& w = model_.token_embd();
+    const GgmlType type = w.type;
+    if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::Q8_0) {
+      throw Error(ErrorKind::unsupported_tensor_type,
+                  std::string("no Metal embedding kernel for weight type ") + std::string(ggml_type_name(type)));
+    }
+    kargs::GetRows args{};
+    args.n_cols = static_cast<int32_t>(w.n_cols);
+    args.row_bytes = w.row_bytes;
+    args.out_stride = x.width;
+    Dispatch d;
+    d.pipeline = std::string("kernel_get_rows_") + type_info(type).suffix;
+    d.threadgroups = {ceil_div(static_cast<uint64_t>(w.n_cols), kElementwiseThreads), static_cast<uint32_t>(x.rows), 1};
+    d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {weights(1, w.bytes.data(), w.bytes.size()),
+                  {2, BufferId::ids, 0, x.rows * sizeof(int32_t), Access::read},
+                  rows(3, x, Access::write)};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  void rope(const Rows& rows_in_place, int n_heads, int layer) {
+    const RopeParams& rp = hp_.rope;
+    kargs::Rope args{};
+    args.n_heads = n_heads;
+    args.head_dim = hp_.head_dim;
+    args.n_rot = rp.n_rot;
+    args.mode = rp.mode == RopeMode::neox ? kargs::kRopeModeNeox : kargs::kRopeModeNormal;
+    args.theta_scale = std::pow(rp.freq_base, -2.0f / static_cast<float>(rp.n_rot));  // rope_cache's expression
+    args.freq_scale = rp.freq_scale;
+    args.attn_factor = rp.attn_factor;
+    args.row_stride = rows_in_place.width;
+    Dispatch d;
+    d.pipeline = "kernel_rope_f32";
+    d.layer = layer;
+    d.threadgroups = {ceil_div(static_cast<uint64_t>(n_heads) * static_cast<uint64_t>(rp.n_rot / 2), kElementwiseThreads),
+                      static_cast<uint32_t>(rows_in_place.rows), 1};
+    d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {{1, BufferId::positions, 0, rows_in_place.rows * sizeof(int32_t), Access::read},
+                  rows(2, rows_in_place, Access::read_write)};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  void kv_store(const Rows& k, const Rows& v, int layer) {
+    const uint64_t n_embd_kv = static_cast<uint64_t>(hp_.n_embd_kv());
+    const uint64_t half_bytes = static_cast<uint64_t>(step_.kv_capacity) * n_embd_kv * 2;
+    const uint64_t layer_offset = kv_layer_offset(hp_, step_.kv_capacity, layer);
+    kargs::KvStore args{};
+    args.n_embd_kv = static_cast<int32_t>(n_embd_kv);
+    args.pos0 = step_.pos0;
+    args.capacity = step_.kv_capacity;
+    args.k_stride = k.width;
+    args.v_stride = v.width;
+    Dispatch d;
+    d.pipeline = "kernel_kv_store_f16";
+    d.layer = layer;
+    d.threadgroups = {ceil_div(n_embd_kv, kElementwiseThreads), static_cast<uint32_t>(k.rows), 1};
+    d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {rows(1, k, Access::read), rows(2, v, Access::read),
+                  {3, BufferId::kv, layer_offset, half_bytes, Access::write},
+                  {4, BufferId::kv, layer_offset + half_bytes, half_bytes, Access::write}};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  void attention(const Rows& q, const Rows& out, int layer) {
+    const uint64_t n_embd_kv = static_cast<uint64_t>(hp_.n_embd_kv());
+    const uint64_t half_bytes = static_cast<uint64_t>(step_.kv_capacity) * n_embd_kv * 2;
+    const uint64_t layer_offset = kv_layer_offset(hp_, step_.kv_capacity, layer);
+    kargs::Attention args{};
+    args.n_tokens = step_.n_tokens;
+    args.n_head = hp_.n_head;
+    args.n_head_kv = hp_.n_head_kv;
+    args.head_dim = hp_.head_dim;
+    args.pos0 = step_.pos0;
+    args.capacity = step_.kv_capacity;
+    args.scale = 1.0f / std::sqrt(static_cast<float>(hp_.head_dim));
+    args.q_stride = q.width;
+    args.out_stride = out.width;
+    args.k_stride = n_embd_kv;
+    const bool decode = step_.n_tokens == 1;
+    const uint32_t groups = decode ? kargs::kAttentionDecodeSimdgroups : kargs::kAttentionPrefillSimdgroups;
+    Dispatch d;
+    d.pipeline = decode ? "kernel_attention_decode_f16" : "kernel_attention_prefill_f16";
+    d.layer = layer;
+    d.threadgroups = {static_cast<uint32_t>(hp_.n_head), decode ? 1u : ceil_div(static_cast<uint64_t>(step_.n_tokens), groups), 1};
+    d.threads_per_threadgroup = {kSimdWidth * groups, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {rows(1, q, Access::read), {2, BufferId::kv, layer_offset, half_bytes, Access::read},
+                  {3, BufferId::kv, layer_offset + half_bytes, half_bytes, Access::read}, rows(4, out, Access::write)};
+    constexpr uint32_t kHalf = 2, kFloat = 4;
+    const uint32_t query_halves = groups * kargs::kAttentionMaxHeadDim * kHalf;
+    const uint32_t probs = groups * kargs::kAttentionBlock * kFloat;
+    const uint32_t merge = groups * kargs::kAttentionMergeStride * kFloat;
+    d.threadgroup_memory = decode ? std::vector<uint32_t>{kargs::kAttentionMaxHeadDim * kHalf, probs, merge}
+                                  : std::vector<uint32_t>{query_halves, probs};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  Plan build();
+
+ private:
+  const Model& model_;
+  const HyperParams& hp_;
+  const StepShape& step_;
+  Plan plan_;
+};
+
+Plan Builder::build() {
+  const uint64_t n = static_cast<uint64_t>(step_.n_tokens);
+  const Rows x{BufferId::x, 0, static_cast<uint64_t>(hp_.n_embd), n};
+  const Rows q{BufferId::q, 0, static_cast<uint64_t>(hp_.n_embd_q()), n};
+  const Rows k{BufferId::k, 0, static_cast<uint64_t>(hp_.n_embd_kv()), n};
+  const Rows v{BufferId::v, 0, static_cast<uint64_t>(hp_.n_embd_kv()), n};
+  const Rows attn{BufferId::attn, 0, static_cast<uint64_t>(hp_.n_embd_q()), n};
+  const Rows ffn{BufferId::ffn, 0, static_cast<uint64_t>(hp_.n_ff), n};
+  const uint64_t n_out = step_.all_logits ? n : 1;
+  const Rows last_x{BufferId::x, (n - n_out) * x.width * sizeof(float), x.width, n_out};
+  const Rows logits{BufferId::logits, 0, static_cast<uint64_t>(hp_.n_vocab), n_out};
+
+  get_rows(x);
+  for (int il = 0; il < hp_.n_layer; ++il) {
+    const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
+    const F32Vector* bq = w.bq ? &*w.bq : nullptr;
+    const F32Vector* bk = w.bk ? &*w.bk : nullptr;
+    const F32Vector* bv = w.bv ? &*w.bv : nullptr;
+    matvec("norm_store", w.wq, nullptr, x, &w.attn_norm, bq, q, Access::write, il);
+    matvec("norm_store", w.wk, nullptr, x, &w.attn_norm, bk, k, Access::write, il);
+    matvec("norm_store", w.wv, nullptr, x, &w.attn_norm, bv, v, Access::write, il);
+    rope(q, hp_.n_head, il);
+    rope(k, hp_.n_head_kv, il);
+    kv_store(k, v, il);
+    attention(q, attn, il);
+    matvec("x_add", w.wo, nullptr, attn, nullptr, nullptr, x, Access::read_write, il);
+    if (w.ffn_gate.type != w.ffn_up.type) {
+      throw Error(ErrorKind::unsupported_tensor_type, "Metal gate/up kernel needs both weights of one type");
+    }
+    matvec("norm_swiglu", w.ffn_gate, &w.ffn_up, x, &w.ffn_norm, nullptr, ffn, Access::write, il);
+    matvec("x_add", w.ffn_down, nullptr, ffn, nullptr, nullptr, x, Access::read_write, il);
+  }
+  matvec("norm_store", model_.output(), nullptr, last_x, &model_.output_norm(), nullptr, logits, Access::write, -1);
+
+  plan_.buffer_bytes[static_cast<int>(BufferId::weights)] = model_.file().file_bytes().size();
+  plan_.buffer_bytes[static_cast<int>(BufferId::ids)] = n * sizeof(int32_t);
+  plan_.buffer_bytes[static_cast<int>(BufferId::positions)] = n * sizeof(int32_t);
+  for (const Rows& r : {x, q, k, v, attn, ffn, logits}) plan_.buffer_bytes[static_cast<int>(r.buffer)] = r.bytes();
+  plan_.buffer_bytes[static_cast<int>(BufferId::kv)] = kv_layer_offset(hp_, step_.kv_capacity, hp_.n_layer);
+  return std::move(plan_);
+}
+
+}  // namespace
+
+const char* buffer_name(BufferId id) {
+  switch (id) {
+    case BufferId::weights: return "weights";
+    case BufferId::ids: return "ids";
+    case BufferId::positions: return "positions";
+    case BufferId::x: return "x";
+    case BufferId::q: return "q";
+    case BufferId::k: return "k";
+    case BufferId::v: return "v";
+    case BufferId::attn: return "attn";
+    case BufferId::ffn: return "ffn";
+    case BufferId::logits: return "logits";
+    case BufferId::kv: return "kv";
+  }
+  return "?";
+}
+
+uint64_t kv_layer_offset(const HyperParams& hp, int kv_capacity, int layer) {
+  return static_cast<uint64_t>(layer) * 2 * static_cast<uint64_t>(kv_capacity) * static_cast<uint64_t>(hp.n_embd_kv()) * 2;
+}
+
+Plan plan_step(const Model& model, const StepShape& step) {
+  if (step.n_tokens < 1 || step.pos0 < 0 || step.kv_capacity < 1 || step.pos0 + step.n_tokens > step.kv_capacity) {
+    throw Error(ErrorKind::invalid_argument, "Metal step of " + std::to_string(step.n_tokens) + " tokens at position " +
+                                                 std::to_string(step.pos0) + " does not fit a cache of " +
+                                                 std::to_string(step.kv_capacity));
+  }
+  return Builder(model, step).build();
+}
+
+}  // namespace alloy::metal
