@@ -1,6 +1,6 @@
 // The decode matrix-vector kernels (backend/metal/kernels/matvec_*.metal on matvec_template.h),
-// every weight type in every variant (input x or RMSNorm-ed; output store, add or SwiGLU; with
-// and without bias), through the emulator against the CPU backend: the exact (double) dot
+// every weight type in every variant (input x or RMSNorm-ed; output store, add, SwiGLU or Q/K/V
+// into three outputs; with and without bias), through the emulator against the CPU backend: the exact (double) dot
 // products of the CPU's dequantized weights (dequantize_row) with the CPU's input row
 // (rms_norm_row for the norm variants), and where its rounding is comparable, the CPU backend's
 // own result with quantized activations (vec_dot). Shapes: odd and even row lengths, row counts
@@ -85,11 +85,13 @@ using metal_kernels::kMvOutAdd;
 using metal_kernels::kMvOutStore;
 using metal_kernels::kMvOutSwiglu;
 using KernelFn = decltype(&metal_kernels::kernel_mv<metal_kernels::DequantF32, kMvInX, kMvOutStore>);
+using QkvFn = decltype(&metal_kernels::kernel_mv_qkv<metal_kernels::DequantF32, kMvInX>);
 
 struct TypeCase {
   GgmlType type;
   int chunk, rows;
   KernelFn kernels[2][3];  // [input][output]
+  QkvFn qkv[2];            // [input]
   // The CPU's vec_dot is compared when its float rounding is relative to sum |w x|: not for
   // the types with a min term (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K), whose CPU dot adds dmin * (sum
   // of the activations) separately and rounds relative to that term.
@@ -99,10 +101,12 @@ struct TypeCase {
 template <class Q>
 TypeCase type_case(GgmlType type, bool compare_cpu) {
   using metal_kernels::kernel_mv;
+  using metal_kernels::kernel_mv_qkv;
   return {type, Q::kChunk, Q::kRows,
           {{&kernel_mv<Q, kMvInX, kMvOutStore>, &kernel_mv<Q, kMvInX, kMvOutAdd>, &kernel_mv<Q, kMvInX, kMvOutSwiglu>},
            {&kernel_mv<Q, kMvInNorm, kMvOutStore>, &kernel_mv<Q, kMvInNorm, kMvOutAdd>,
             &kernel_mv<Q, kMvInNorm, kMvOutSwiglu>}},
+          {&kernel_mv_qkv<Q, kMvInX>, &kernel_mv_qkv<Q, kMvInNorm>},
           compare_cpu};
 }
 
@@ -184,21 +188,43 @@ Ref epilogue(int out, const Ref& dot, const Ref& up, double y0, bool has_bias, d
   return {v, bound};
 }
 
-DispatchReport run(const TypeCase& tc, KernelFn fn, const kargs::MatVecFused& args, int n_tokens, LaneOrder order,
-                   const Buffer& w, const Buffer& w_up, const Buffer& x, const Buffer& norm_w, const Buffer& bias,
-                   const Buffer& y) {
+int groups_for(const TypeCase& tc, int n_rows) {
   const int per_group = tc.rows * kargs::kMatVecSimdgroups;
+  return (n_rows + per_group - 1) / per_group;
+}
+
+DispatchConfig matvec_grid(int groups, int n_tokens, LaneOrder order) {
   DispatchConfig c;
-  c.threadgroups = metal::uint3(static_cast<uint32_t>((args.shape.n_rows + per_group - 1) / per_group),
-                                static_cast<uint32_t>(n_tokens), 1u);
+  c.threadgroups = metal::uint3(static_cast<uint32_t>(groups), static_cast<uint32_t>(n_tokens), 1u);
   c.threads_per_threadgroup = metal::uint3(32u * kargs::kMatVecSimdgroups, 1u, 1u);
   c.threadgroup_memory = {kargs::kMatVecPartials * sizeof(float)};
   c.order = order;
+  return c;
+}
+
+DispatchReport run(const TypeCase& tc, KernelFn fn, const kargs::MatVecFused& args, int n_tokens, LaneOrder order,
+                   const Buffer& w, const Buffer& w_up, const Buffer& x, const Buffer& norm_w, const Buffer& bias,
+                   const Buffer& y) {
   const auto wv = w.view<const metal::uchar>(), wuv = w_up.view<const metal::uchar>();
   const auto xv = x.view<const float>(), nv = norm_w.view<const float>(), bv = bias.view<const float>();
   const auto yv = y.view<float>();
-  return dispatch(c, [&](const Lane& l) {
+  return dispatch(matvec_grid(groups_for(tc, args.shape.n_rows), n_tokens, order), [&](const Lane& l) {
     fn(args, wv, wuv, xv, nv, bv, yv, l.threadgroup_memory<float>(0), l.threadgroup_position_in_grid,
+       l.thread_index_in_threadgroup, l.simdgroup_index_in_threadgroup, l.thread_index_in_simdgroup);
+  });
+}
+
+// Q, K and V: weights, biases and outputs in that order.
+DispatchReport run_qkv(const TypeCase& tc, QkvFn fn, const kargs::MatVecQkv& args, int n_tokens, LaneOrder order,
+                       const Buffer* const (&w)[3], const Buffer& x, const Buffer& norm_w, const Buffer* const (&bias)[3],
+                       const Buffer* const (&y)[3]) {
+  const auto wq = w[0]->view<const metal::uchar>(), wk = w[1]->view<const metal::uchar>(), wv = w[2]->view<const metal::uchar>();
+  const auto xv = x.view<const float>(), nv = norm_w.view<const float>();
+  const auto bq = bias[0]->view<const float>(), bk = bias[1]->view<const float>(), bv = bias[2]->view<const float>();
+  const auto yq = y[0]->view<float>(), yk = y[1]->view<float>(), yv = y[2]->view<float>();
+  const int groups = groups_for(tc, args.q.shape.n_rows) + 2 * groups_for(tc, args.n_kv_rows);
+  return dispatch(matvec_grid(groups, n_tokens, order), [&](const Lane& l) {
+    fn(args, wq, wk, xv, nv, bq, yq, wv, bk, bv, yk, yv, l.threadgroup_memory<float>(0), l.threadgroup_position_in_grid,
        l.thread_index_in_threadgroup, l.simdgroup_index_in_threadgroup, l.thread_index_in_simdgroup);
   });
 }
@@ -221,48 +247,97 @@ constexpr float kYSentinel = 12345.0f;
 const char* const kInputNames[2] = {"x", "norm"};
 const char* const kOutputNames[3] = {"store", "add", "swiglu"};
 
-// Every variant of one type on one shape; worst[0] / worst[1]: the largest error / bound
-// against the exact and the CPU references.
-void check_shape(const TypeCase& tc, const Shape& s, Rng& rng, double (&worst)[2]) {
-  const size_t row_bytes = *ggml_row_bytes(tc.type, static_cast<uint64_t>(s.n_cols));
-  const int x_stride = s.n_cols + s.x_pad, y_stride = s.n_rows + s.y_pad;
-  const std::vector<uint8_t> gate = random_matrix(tc.type, s.n_cols, s.n_rows, rng);
-  const std::vector<uint8_t> up = random_matrix(tc.type, s.n_cols, s.n_rows, rng);
-  std::vector<float> x(static_cast<size_t>(s.n_tokens) * x_stride, std::nanf(""));
+// The tokens' activation rows (x_stride floats each, NaN in the padding) and the norm weight.
+struct Input {
+  int x_stride;
+  std::vector<float> x, norm_w;
+};
+
+Input random_input(const Shape& s, Rng& rng) {
+  Input input{s.n_cols + s.x_pad, {}, std::vector<float>(static_cast<size_t>(s.n_cols))};
+  input.x.assign(static_cast<size_t>(s.n_tokens) * input.x_stride, std::nanf(""));
   for (int t = 0; t < s.n_tokens; ++t) {
     const std::vector<float> xt = alloy_test::random_activations(rng, s.n_cols);
-    std::copy(xt.begin(), xt.end(), x.begin() + static_cast<ptrdiff_t>(t) * x_stride);
+    std::copy(xt.begin(), xt.end(), input.x.begin() + static_cast<ptrdiff_t>(t) * input.x_stride);
   }
-  std::vector<float> norm_w(static_cast<size_t>(s.n_cols)), bias(2 * static_cast<size_t>(s.n_rows));
-  for (float& v : norm_w) v = 1.0f + 0.5f * rng.normal();
+  for (float& v : input.norm_w) v = 1.0f + 0.5f * rng.normal();
+  return input;
+}
+
+// The references of one matrix's n_rows rows for every token, [t * n_rows + r]: the dot
+// products with the token's input row (rms_norm_row-ed for the norm input).
+std::vector<DotRef> matrix_refs(const TypeCase& tc, const std::vector<uint8_t>& weights, int n_rows, const Shape& s,
+                                const Input& input, int in) {
+  const size_t row_bytes = *ggml_row_bytes(tc.type, static_cast<uint64_t>(s.n_cols));
+  std::vector<DotRef> refs;
+  for (int t = 0; t < s.n_tokens; ++t) {
+    const auto first = input.x.begin() + static_cast<ptrdiff_t>(t) * input.x_stride;
+    std::vector<float> xin(first, first + s.n_cols);
+    if (in == kMvInNorm) cpu::rms_norm_row(xin.data(), input.norm_w.data(), s.n_cols, kNormEps, xin.data());
+    for (int r = 0; r < n_rows; ++r) {
+      refs.push_back(dot_ref(tc, &weights[static_cast<size_t>(r) * row_bytes], xin.data(), s.n_cols, in == kMvInNorm));
+    }
+  }
+  return refs;
+}
+
+// One output of a kernel (n_tokens rows of y_stride floats, the first n_rows computed; y0
+// before the dispatch) against the references of its matrix and, for SwiGLU, of the up
+// matrix; bias: nullptr without bias (SwiGLU: the gate's n_rows, then the up's). The padding
+// must keep kYSentinel. worst as in check_shape.
+void check_output(const TypeCase& tc, int out, const std::string& what, const std::vector<float>& got,
+                  const std::vector<float>& y0, int n_tokens, int n_rows, int y_stride, const std::vector<DotRef>& refs,
+                  const std::vector<DotRef>& up_refs, const float* bias, double (&worst)[2]) {
+  bool within[2] = {true, true}, padding_kept = true;
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int r = 0; r < y_stride; ++r) {
+      const size_t k = static_cast<size_t>(t) * y_stride + r;
+      if (r >= n_rows) {
+        padding_kept &= got[k] == kYSentinel;
+        continue;
+      }
+      const DotRef& g = refs[static_cast<size_t>(t) * n_rows + r];
+      const DotRef& u = up_refs[static_cast<size_t>(t) * n_rows + r];
+      const double b = bias != nullptr ? bias[r] : 0, b_up = bias != nullptr && out == kMvOutSwiglu ? bias[n_rows + r] : 0;
+      for (int kind = 0; kind < (tc.compare_cpu ? 2 : 1); ++kind) {
+        const Ref ref = epilogue(out, kind == 0 ? g.exact : g.cpu, kind == 0 ? u.exact : u.cpu, y0[k], bias != nullptr, b, b_up);
+        const double err = std::fabs(got[k] - ref.value);
+        within[kind] &= err <= ref.bound;
+        if (ref.bound > 0) worst[kind] = std::max(worst[kind], err / ref.bound);
+      }
+    }
+  }
+  CHECK(padding_kept);
+  CHECK(within[0]);
+  CHECK(within[1]);
+  if (!within[0] || !within[1]) {
+    std::printf("  %s %s on %d rows: outside the bound\n", std::string(ggml_type_name(tc.type)).c_str(), what.c_str(), n_rows);
+  }
+}
+
+// Every variant of one type on one shape but Q/K/V; worst[0] / worst[1]: the largest error /
+// bound against the exact and the CPU references.
+void check_shape(const TypeCase& tc, const Shape& s, Rng& rng, double (&worst)[2]) {
+  const size_t row_bytes = *ggml_row_bytes(tc.type, static_cast<uint64_t>(s.n_cols));
+  const int y_stride = s.n_rows + s.y_pad;
+  const std::vector<uint8_t> gate = random_matrix(tc.type, s.n_cols, s.n_rows, rng);
+  const std::vector<uint8_t> up = random_matrix(tc.type, s.n_cols, s.n_rows, rng);
+  const Input input = random_input(s, rng);
+  std::vector<float> bias(2 * static_cast<size_t>(s.n_rows));
   for (float& v : bias) v = 0.5f * rng.normal();
   std::vector<float> y0(static_cast<size_t>(s.n_tokens) * y_stride, kYSentinel);
   for (int t = 0; t < s.n_tokens; ++t) {
     for (int r = 0; r < s.n_rows; ++r) y0[static_cast<size_t>(t) * y_stride + r] = 2.0f * rng.normal();
   }
 
-  // refs[in][matrix][t * n_rows + r]
-  std::vector<DotRef> refs[2][2];
-  for (int in = 0; in < 2; ++in) {
-    for (int t = 0; t < s.n_tokens; ++t) {
-      std::vector<float> xin(x.begin() + static_cast<ptrdiff_t>(t) * x_stride,
-                             x.begin() + static_cast<ptrdiff_t>(t) * x_stride + s.n_cols);
-      if (in == kMvInNorm) cpu::rms_norm_row(xin.data(), norm_w.data(), s.n_cols, kNormEps, xin.data());
-      for (int m = 0; m < 2; ++m) {
-        const std::vector<uint8_t>& weights = m == 0 ? gate : up;
-        for (int r = 0; r < s.n_rows; ++r) {
-          refs[in][m].push_back(dot_ref(tc, &weights[static_cast<size_t>(r) * row_bytes], xin.data(), s.n_cols, in == kMvInNorm));
-        }
-      }
-    }
-  }
-
-  const kargs::MatVecFused args{{s.n_cols, s.n_rows, row_bytes, static_cast<uint64_t>(x_stride), static_cast<uint64_t>(y_stride)},
-                                kNormEps, s.has_bias};
+  const kargs::MatVecFused args{
+      {s.n_cols, s.n_rows, row_bytes, static_cast<uint64_t>(input.x_stride), static_cast<uint64_t>(y_stride)}, kNormEps, s.has_bias};
   const Buffer empty("unused", 0);
-  const Buffer gate_b = Buffer::of("weights", gate), up_b = Buffer::of("weights_up", up), x_b = Buffer::of("x", x);
-  const Buffer norm_b = Buffer::of("norm_weight", norm_w), bias_b = Buffer::of("bias", bias);
+  const Buffer gate_b = Buffer::of("weights", gate), up_b = Buffer::of("weights_up", up), x_b = Buffer::of("x", input.x);
+  const Buffer norm_b = Buffer::of("norm_weight", input.norm_w), bias_b = Buffer::of("bias", bias);
   for (int in = 0; in < 2; ++in) {
+    const std::vector<DotRef> gate_refs = matrix_refs(tc, gate, s.n_rows, s, input, in);
+    const std::vector<DotRef> up_refs = matrix_refs(tc, up, s.n_rows, s, input, in);
     for (int out = 0; out < 3; ++out) {
       std::vector<float> results[2];
       for (LaneOrder order : {LaneOrder::forward, LaneOrder::reverse}) {
@@ -273,42 +348,74 @@ void check_shape(const TypeCase& tc, const Shape& s, Rng& rng, double (&worst)[2
         results[order == LaneOrder::forward ? 0 : 1] = y_b.to_vector<float>();
       }
       CHECK(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
-      bool within[2] = {true, true}, padding_kept = true;
-      for (int t = 0; t < s.n_tokens; ++t) {
-        for (int r = 0; r < y_stride; ++r) {
-          const size_t k = static_cast<size_t>(t) * y_stride + r;
-          if (r >= s.n_rows) {
-            padding_kept &= results[0][k] == kYSentinel;
-            continue;
-          }
-          const DotRef& g = refs[in][0][static_cast<size_t>(t) * s.n_rows + r];
-          const DotRef& u = refs[in][1][static_cast<size_t>(t) * s.n_rows + r];
-          for (int kind = 0; kind < (tc.compare_cpu ? 2 : 1); ++kind) {
-            const Ref ref = epilogue(out, kind == 0 ? g.exact : g.cpu, kind == 0 ? u.exact : u.cpu, y0[k], s.has_bias != 0,
-                                     bias[r], bias[s.n_rows + r]);
-            const double err = std::fabs(results[0][k] - ref.value);
-            within[kind] &= err <= ref.bound;
-            if (ref.bound > 0) worst[kind] = std::max(worst[kind], err / ref.bound);
-          }
-        }
-      }
-      CHECK(padding_kept);
-      CHECK(within[0]);
-      CHECK(within[1]);
-      if (!within[0] || !within[1]) {
-        std::printf("  %s %s_%s on %dx%d: outside the bound\n", std::string(ggml_type_name(tc.type)).c_str(), kInputNames[in], kOutputNames[out],
-                    s.n_rows, s.n_cols);
-      }
+      const std::string what = std::string(kInputNames[in]) + "_" + kOutputNames[out] + " n_cols " + std::to_string(s.n_cols);
+      check_output(tc, out, what, results[0], y0, s.n_tokens, s.n_rows, y_stride, gate_refs, up_refs,
+                   s.has_bias ? bias.data() : nullptr, worst);
     }
   }
 }
 
+// The Q/K/V variants of one type on one shape: Q with the shape's rows, K and V with
+// n_rows / 2 + 1 (also not multiples of a threadgroup's rows) and output strides of their own;
+// Q's and K's bias as the shape says, V's the opposite. Each output is checked like a store.
+void check_qkv(const TypeCase& tc, const Shape& s, Rng& rng, double (&worst)[2]) {
+  const size_t row_bytes = *ggml_row_bytes(tc.type, static_cast<uint64_t>(s.n_cols));
+  const int n_kv = s.n_rows / 2 + 1;
+  const int n_rows[3] = {s.n_rows, n_kv, n_kv};
+  const int y_strides[3] = {s.n_rows + s.y_pad, n_kv + s.y_pad + 1, n_kv + s.y_pad + 1};
+  const int has_bias[3] = {s.has_bias, s.has_bias, 1 - s.has_bias};
+  const char* const names[3] = {"q", "k", "v"};
+  std::vector<uint8_t> w[3];
+  for (int m = 0; m < 3; ++m) w[m] = random_matrix(tc.type, s.n_cols, n_rows[m], rng);
+  const Input input = random_input(s, rng);
+  std::vector<float> bias[3], y0[3];
+  for (int m = 0; m < 3; ++m) {
+    for (int r = 0; r < n_rows[m]; ++r) bias[m].push_back(0.5f * rng.normal());
+    y0[m].assign(static_cast<size_t>(s.n_tokens) * y_strides[m], kYSentinel);
+  }
+
+  const kargs::MatVecQkv args{{{s.n_cols, n_rows[0], row_bytes, static_cast<uint64_t>(input.x_stride),
+                                static_cast<uint64_t>(y_strides[0])},
+                               kNormEps, has_bias[0]},
+                              n_kv, has_bias[1], has_bias[2], 0, static_cast<uint64_t>(y_strides[1])};
+  const Buffer empty("unused", 0);
+  const Buffer x_b = Buffer::of("x", input.x), norm_b = Buffer::of("norm_weight", input.norm_w);
+  const Buffer w_b[3] = {Buffer::of("weights_q", w[0]), Buffer::of("weights_k", w[1]), Buffer::of("weights_v", w[2])};
+  const Buffer bias_b[3] = {Buffer::of("bias_q", bias[0]), Buffer::of("bias_k", bias[1]), Buffer::of("bias_v", bias[2])};
+  const Buffer* const weights[3] = {&w_b[0], &w_b[1], &w_b[2]};
+  const Buffer* biases[3];
+  for (int m = 0; m < 3; ++m) biases[m] = has_bias[m] != 0 ? &bias_b[m] : &empty;
+  for (int in = 0; in < 2; ++in) {
+    std::vector<DotRef> refs[3];
+    for (int m = 0; m < 3; ++m) refs[m] = matrix_refs(tc, w[m], n_rows[m], s, input, in);
+    std::vector<float> results[2][3];
+    for (LaneOrder order : {LaneOrder::forward, LaneOrder::reverse}) {
+      const Buffer y_b[3] = {Buffer::of("y_q", y0[0]), Buffer::of("y_k", y0[1]), Buffer::of("y_v", y0[2])};
+      const Buffer* const outputs[3] = {&y_b[0], &y_b[1], &y_b[2]};
+      CHECK(clean(run_qkv(tc, tc.qkv[in], args, s.n_tokens, order, weights, x_b, in == kMvInNorm ? norm_b : empty, biases, outputs)));
+      for (int m = 0; m < 3; ++m) results[order == LaneOrder::forward ? 0 : 1][m] = y_b[m].to_vector<float>();
+    }
+    for (int m = 0; m < 3; ++m) {
+      CHECK(std::memcmp(results[0][m].data(), results[1][m].data(), results[0][m].size() * sizeof(float)) == 0);
+      const std::string what = std::string(kInputNames[in]) + "_qkv " + names[m] + " n_cols " + std::to_string(s.n_cols);
+      check_output(tc, kMvOutStore, what, results[0][m], y0[m], s.n_tokens, n_rows[m], y_strides[m], refs[m], refs[m],
+                   has_bias[m] != 0 ? bias[m].data() : nullptr, worst);
+    }
+  }
+}
+
+// The Q/K/V variants draw from a generator of their own, so the other variants see the same
+// data whether or not they run; their worst values are printed apart.
 void check_type(const TypeCase& tc, const Shape* shapes, size_t n_shapes, uint64_t seed) {
-  Rng rng(seed);
-  double worst[2] = {0, 0};
-  for (size_t i = 0; i < n_shapes; ++i) check_shape(tc, shapes[i], rng, worst);
-  std::printf("matvec %-5s: worst error / bound: %.3g against the exact dot products", std::string(ggml_type_name(tc.type)).c_str(), worst[0]);
-  if (tc.compare_cpu) std::printf(", %.3g against the CPU backend", worst[1]);
+  Rng rng(seed), qkv_rng(seed + 1000);
+  double worst[2] = {0, 0}, worst_qkv[2] = {0, 0};
+  for (size_t i = 0; i < n_shapes; ++i) {
+    check_shape(tc, shapes[i], rng, worst);
+    check_qkv(tc, shapes[i], qkv_rng, worst_qkv);
+  }
+  std::printf("matvec %-5s: worst error / bound: %.3g (qkv %.3g) against the exact dot products",
+              std::string(ggml_type_name(tc.type)).c_str(), worst[0], worst_qkv[0]);
+  if (tc.compare_cpu) std::printf(", %.3g (qkv %.3g) against the CPU backend", worst[1], worst_qkv[1]);
   std::printf("\n");
 }
 

@@ -29,19 +29,15 @@ namespace metal_ops {
 #include "core/half.h"
 #include "core/rng.h"
 #include "random_rows.h"
+#include "rope_reference.h"
 
 using namespace alloy;
 using namespace alloy::metal_emu;
 
 namespace {
 
-// RoPE: the angles are the CPU's bits (kernels/rope.metal), so only cos and sin differ: the
-// GPU's precise:: versions by at most 4 ulp, the CPU's libm by at most 1 ulp, and the product
-// with attn_factor may then round differently (1 ulp): each coefficient moves by at most 6 ulp
-// of itself, and the rotated value's own rounding may flip (1 ulp). Bound per rotated value:
-// kRopeUlps * 2^-23 * attn_factor * (|x0| + |x1|). The emulator uses the CPU's libm, so it
-// measures 0 (printed); the bound is for the GPU.
-constexpr double kRopeUlps = 7;
+// RoPE: the CPU reference and the bound (kRopeUlps) are rope_reference.h's, shared with
+// test_metal_fused.cpp.
 // SwiGLU: out = x / (1 + e) * up, e = exp(-x). Each side's exp has a relative error (GPU
 // precise::exp 4 ulp = 8 * 2^-24, CPU ggml/libm expf 1.5 ulp = 3 * 2^-24) that reaches 1 + e at
 // most undiminished, then 3 roundings per side (add, divide, multiply): 8 + 3 + 6 units of
@@ -149,17 +145,9 @@ TEST_CASE("rope.metal matches the CPU's rope_cache / rope_head (normal and NEOX)
     params.freq_scale = s.freq_scale;
     params.attn_factor = s.attn_factor;
     params.mode = s.mode;
-    std::vector<float> expect = x, cache(static_cast<size_t>(s.n_rot));
-    for (int t = 0; t < s.n_tokens; ++t) {
-      cpu::rope_cache(positions[t], params, cache.data());
-      for (int h = 0; h < s.n_heads; ++h) {
-        cpu::rope_head(&expect[static_cast<size_t>(t) * stride + h * s.head_dim], cache.data(), params);
-      }
-    }
-    const int mode = s.mode == RopeMode::neox ? kargs::kRopeModeNeox : kargs::kRopeModeNormal;
-    const float theta_scale = std::pow(s.freq_base, -2.0f / static_cast<float>(s.n_rot));  // as rope_cache
-    const kargs::Rope args{s.n_heads, s.head_dim, s.n_rot, mode, theta_scale, s.freq_scale, s.attn_factor, 0,
-                           static_cast<uint64_t>(stride)};
+    std::vector<float> expect = x;
+    alloy_test::cpu_rope_rows(expect, static_cast<size_t>(stride), s.n_heads, s.head_dim, positions, params);
+    const kargs::Rope args = alloy_test::rope_args(params, s.n_heads, s.head_dim, static_cast<uint64_t>(stride));
     const int pairs = s.n_heads * s.n_rot / 2;
     for (LaneOrder order : kOrders) {
       const Buffer xb = Buffer::of("x", x), pb = Buffer::of("positions", positions);
@@ -169,32 +157,14 @@ TEST_CASE("rope.metal matches the CPU's rope_cache / rope_head (normal and NEOX)
         metal_ops::kernel_rope_f32(args, pv, xv, l.threadgroup_position_in_grid, l.thread_index_in_threadgroup,
                                    l.threads_per_threadgroup.x);
       })));
-      const std::vector<float> got = xb.to_vector<float>();
-      bool within = true, untouched = true;
-      const int half_rot = s.n_rot / 2;
-      for (int t = 0; t < s.n_tokens; ++t) {
-        for (int h = 0; h < s.n_heads; ++h) {
-          const size_t o = static_cast<size_t>(t) * stride + h * s.head_dim;
-          for (int i = 0; i < half_rot; ++i) {
-            const int i0 = s.mode == RopeMode::neox ? i : 2 * i, i1 = s.mode == RopeMode::neox ? i + half_rot : 2 * i + 1;
-            const double magnitude = s.attn_factor * (std::fabs(x[o + i0]) + std::fabs(x[o + i1]));
-            const double bound = kRopeUlps * std::ldexp(1.0, -23) * magnitude;
-            for (int e : {i0, i1}) {
-              const double err = std::fabs(static_cast<double>(got[o + e]) - expect[o + e]);
-              within &= err <= bound;
-              if (bound > 0) worst = std::max(worst, err / bound);
-            }
-          }
-          for (int e = s.n_rot; e < s.head_dim; ++e) untouched &= got[o + e] == x[o + e];
-        }
-        const size_t o = static_cast<size_t>(t) * stride;
-        for (int e = row; e < stride; ++e) untouched &= got[o + e] == x[o + e];
-      }
-      CHECK(within);
-      CHECK(untouched);
+      const alloy_test::RotationCheck c = alloy_test::check_rotated(xb.to_vector<float>(), x, expect, s.n_tokens, s.n_heads, s.head_dim,
+                                                                     static_cast<size_t>(stride), params, s.attn_factor, worst);
+      CHECK(c.within);
+      CHECK(c.untouched);
     }
   }
-  std::printf("rope: worst difference / bound %.3g (bound %.0f ulp of attn_factor * (|x0| + |x1|))\n", worst, kRopeUlps);
+  std::printf("rope: worst difference / bound %.3g (bound %.0f ulp of attn_factor * (|x0| + |x1|))\n", worst,
+              alloy_test::kRopeUlps);
 }
 
 TEST_CASE("swiglu.metal matches the CPU's swiglu_row, also in place") {

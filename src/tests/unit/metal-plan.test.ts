@@ -26,10 +26,14 @@ describe('addon metalPlan', () => {
     const plan = loadAddon().metalPlan(model('Q8_0'), { nTokens: 1, pos0: 63, kvCapacity: 256 });
     expect(plan.per_layer).toHaveLength(LAYERS);
     expect(new Set(plan.per_layer).size).toBe(1);
-    expect(plan.dispatches).toBe(LAYERS * (plan.per_layer[0] ?? 0) + 2);
+    expect(plan.per_layer[0]).toBe(6);
+    expect(plan.dispatches).toBe(LAYERS * 6 + 2);
+    expect(plan.dispatches).toBeLessThanOrEqual(LAYERS * 6 + 4); // issue 8's bound
     expect(plan.pipelines[0]).toBe('kernel_get_rows_q8_0');
     expect(plan.pipelines.at(-1)).toBe('kernel_mv_q8_0_norm_store');
     expect(plan.pipelines).toContain('kernel_attention_decode_f16');
+    expect(plan.pipelines).toContain('kernel_mv_q8_0_norm_qkv');
+    expect(plan.pipelines).toContain('kernel_rope_store_f16');
   });
 
   it('uses the prefill attention kernel for a batch', () => {

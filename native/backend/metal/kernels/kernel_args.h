@@ -81,6 +81,33 @@ static_assert(offsetof(MatVecFused, shape) == 0 && offsetof(MatVecFused, eps) ==
               "kargs::MatVecFused field offsets");
 #endif
 
+// matvec_template.h, kernel_mv_<type>_<x|norm>_qkv: the Q, K and V projections of one input in
+// one dispatch, each as the store output of MatVecFused: three weight matrices of the same type
+// and row length (Q: q.shape.n_rows rows, K and V: n_kv_rows rows each), each with its own
+// optional bias and its own output. q holds the shared n_cols, row_bytes, x_stride and eps, Q's
+// rows, output stride and has_bias. Buffers: 0 args, 1 Q weights, 2 K weights, 3 x, 4 norm
+// weight, 5 Q bias, 6 Q out (1-6 as kernel_mv's weights, weights_up, x, norm_weight, bias, y),
+// 7 V weights, 8 K bias, 9 V bias, 10 K out, 11 V out; unused ones (norm weight of x_qkv,
+// biases without their flag) are never read. Grid: (gq + 2 * gkv, n_tokens, 1) threadgroups,
+// gq = ceil(q.shape.n_rows / (rows * kMatVecSimdgroups)) and gkv likewise for n_kv_rows (Q's
+// threadgroups first, then K's, then V's); threads and threadgroup memory as MatVecFused.
+struct MatVecQkv {
+  MatVecFused q;
+  int32_t n_kv_rows;     // rows of K and of V
+  int32_t has_bias_k;    // 0: K's bias buffer is not read
+  int32_t has_bias_v;    // 0: V's bias buffer is not read
+  int32_t reserved;      // write 0
+  uint64_t kv_y_stride;  // floats from one token's K (and V) output row to the next
+};
+
+static_assert(sizeof(MatVecQkv) == 64, "kargs::MatVecQkv layout");
+#if !defined(__METAL_VERSION__)
+static_assert(offsetof(MatVecQkv, q) == 0 && offsetof(MatVecQkv, n_kv_rows) == 40 && offsetof(MatVecQkv, has_bias_k) == 44 &&
+                  offsetof(MatVecQkv, has_bias_v) == 48 && offsetof(MatVecQkv, reserved) == 52 &&
+                  offsetof(MatVecQkv, kv_y_stride) == 56,
+              "kargs::MatVecQkv field offsets");
+#endif
+
 static_assert(sizeof(RmsNorm) == 24, "kargs::RmsNorm layout");
 static_assert(sizeof(MatVec) == 32, "kargs::MatVec layout");
 
@@ -122,6 +149,19 @@ struct KvStore {
   int32_t reserved;   // write 0
   uint64_t k_stride;  // floats from one token's K row to the next in the input
   uint64_t v_stride;  // floats from one token's V row to the next in the input
+};
+
+// rope_store.metal, kernel_rope_store_f16: rope.metal on Q (in place) and on K, and
+// kv_store.metal on the rotated K and on V, in one dispatch. rope: the rotation and Q's rows
+// (n_heads: Q's heads, row_stride: Q's); K's heads share its head_dim, n_rot, mode and angle
+// parameters. store: as KvStore, for the F32 K and V rows (n_embd_kv: K's heads * head_dim).
+// Buffers: 0 args, 1 Q positions, 2 K positions (an int per token; bind one buffer twice unless
+// K's positions differ), 3 Q (F32, rotated in place), 4 K (F32, only read), 5 V (F32), 6 K
+// cache, 7 V cache (F16, KvStore's layout). Grid: (ceil((n_heads * n_rot / 2 + n_embd_kv) /
+// ntg), n_tokens, 1) threadgroups of any ntg: a thread per Q pair, then per K/V channel.
+struct RopeStore {
+  Rope rope;
+  KvStore store;
 };
 
 // attention.metal: causal attention of n_tokens query rows (query t at position pos0 + t) over
@@ -194,6 +234,7 @@ struct GetRows {
 
 static_assert(sizeof(Rope) == 40, "kargs::Rope layout");
 static_assert(sizeof(KvStore) == 32, "kargs::KvStore layout");
+static_assert(sizeof(RopeStore) == 72, "kargs::RopeStore layout");
 static_assert(sizeof(Attention) == 56, "kargs::Attention layout");
 static_assert(sizeof(Swiglu) == 32, "kargs::Swiglu layout");
 static_assert(sizeof(Add) == 8, "kargs::Add layout");
@@ -208,6 +249,7 @@ static_assert(offsetof(Rope, n_heads) == 0 && offsetof(Rope, head_dim) == 4 && o
 static_assert(offsetof(KvStore, n_embd_kv) == 0 && offsetof(KvStore, pos0) == 4 && offsetof(KvStore, capacity) == 8 &&
                   offsetof(KvStore, reserved) == 12 && offsetof(KvStore, k_stride) == 16 && offsetof(KvStore, v_stride) == 24,
               "kargs::KvStore field offsets");
+static_assert(offsetof(RopeStore, rope) == 0 && offsetof(RopeStore, store) == 40, "kargs::RopeStore field offsets");
 static_assert(offsetof(Attention, n_tokens) == 0 && offsetof(Attention, n_head) == 4 && offsetof(Attention, n_head_kv) == 8 &&
                   offsetof(Attention, head_dim) == 12 && offsetof(Attention, pos0) == 16 &&
                   offsetof(Attention, capacity) == 20 && offsetof(Attention, scale) == 24 &&

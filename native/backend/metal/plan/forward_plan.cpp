@@ -70,10 +70,7 @@ class Builder {
   Binding unused(uint32_t slot) const { return {slot, BufferId::weights, 0, 0, Access::read}; }
   static Binding rows(uint32_t slot, const Rows& r, Access access) { return {slot, r.buffer, r.offset, r.bytes(), access}; }
 
-  // out (+)= W . in for in.rows tokens; norm: the RMSNorm weight fused into the input.
-  void matvec(const char* variant, const WeightView& w, const WeightView* up, const Rows& in, const F32Vector* norm,
-              const F32Vector* bias, const Rows& out, Access out_access, int layer) {
-    const TypeInfo info = type_info(w.type);
+  kargs::MatVecFused fused_args(const WeightView& w, const Rows& in, const F32Vector* bias, const Rows& out) const {
     kargs::MatVecFused args{};
     args.shape.n_cols = static_cast<int32_t>(w.n_cols);
     args.shape.n_rows = static_cast<int32_t>(w.n_rows);
@@ -82,20 +79,65 @@ class Builder {
     args.shape.y_stride = out.width;
     args.eps = hp_.rms_eps;
     args.has_bias = bias != nullptr;
+    return args;
+  }
+  Binding vector(uint32_t slot, const F32Vector* v) const {
+    return v != nullptr ? weights(slot, reinterpret_cast<const uint8_t*>(v->data), v->n * sizeof(float)) : unused(slot);
+  }
+  static uint32_t matvec_groups(const TypeInfo& info, int64_t n_rows) {
+    return ceil_div(static_cast<uint64_t>(n_rows), static_cast<uint64_t>(info.matvec_rows) * kargs::kMatVecSimdgroups);
+  }
+  Dispatch matvec_dispatch(const std::string& pipeline, uint32_t groups, const Rows& in, int layer) const {
     Dispatch d;
-    d.pipeline = std::string("kernel_mv_") + info.suffix + "_" + variant;
+    d.pipeline = pipeline;
     d.layer = layer;
-    d.threadgroups = {ceil_div(static_cast<uint64_t>(w.n_rows), static_cast<uint64_t>(info.matvec_rows) * kargs::kMatVecSimdgroups),
-                      static_cast<uint32_t>(in.rows), 1};
+    d.threadgroups = {groups, static_cast<uint32_t>(in.rows), 1};
     d.threads_per_threadgroup = {kSimdWidth * kargs::kMatVecSimdgroups, 1, 1};
-    d.args = bytes_of(args);
+    d.threadgroup_memory = {static_cast<uint32_t>(kargs::kMatVecPartials * sizeof(float))};
+    return d;
+  }
+
+  // out (+)= W . in for in.rows tokens; norm: the RMSNorm weight fused into the input.
+  void matvec(const char* variant, const WeightView& w, const WeightView* up, const Rows& in, const F32Vector* norm,
+              const F32Vector* bias, const Rows& out, Access out_access, int layer) {
+    const TypeInfo info = type_info(w.type);
+    Dispatch d = matvec_dispatch(std::string("kernel_mv_") + info.suffix + "_" + variant, matvec_groups(info, w.n_rows), in, layer);
+    d.args = bytes_of(fused_args(w, in, bias, out));
     d.bindings = {weights(1, w.bytes.data(), w.bytes.size()),
                   up != nullptr ? weights(2, up->bytes.data(), up->bytes.size()) : unused(2),
                   rows(3, in, Access::read),
-                  norm != nullptr ? weights(4, reinterpret_cast<const uint8_t*>(norm->data), norm->n * sizeof(float)) : unused(4),
-                  bias != nullptr ? weights(5, reinterpret_cast<const uint8_t*>(bias->data), bias->n * sizeof(float)) : unused(5),
+                  vector(4, norm),
+                  vector(5, bias),
                   rows(6, out, out_access)};
-    d.threadgroup_memory = {static_cast<uint32_t>(kargs::kMatVecPartials * sizeof(float))};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  // q, k, v = RMSNorm(x) . Wq / Wk / Wv (+ biases): one dispatch when the three share a type,
+  // else three (some Q4_K_M layers give V another type).
+  void qkv(const LayerWeights& w, const Rows& x, const Rows& q, const Rows& k, const Rows& v, int layer) {
+    const F32Vector* bq = w.bq ? &*w.bq : nullptr;
+    const F32Vector* bk = w.bk ? &*w.bk : nullptr;
+    const F32Vector* bv = w.bv ? &*w.bv : nullptr;
+    if (w.wq.type != w.wk.type || w.wq.type != w.wv.type) {
+      matvec("norm_store", w.wq, nullptr, x, &w.attn_norm, bq, q, Access::write, layer);
+      matvec("norm_store", w.wk, nullptr, x, &w.attn_norm, bk, k, Access::write, layer);
+      matvec("norm_store", w.wv, nullptr, x, &w.attn_norm, bv, v, Access::write, layer);
+      return;
+    }
+    const TypeInfo info = type_info(w.wq.type);
+    kargs::MatVecQkv args{};
+    args.q = fused_args(w.wq, x, bq, q);
+    args.n_kv_rows = static_cast<int32_t>(w.wk.n_rows);
+    args.has_bias_k = bk != nullptr;
+    args.has_bias_v = bv != nullptr;
+    args.kv_y_stride = k.width;
+    const uint32_t groups = matvec_groups(info, w.wq.n_rows) + 2 * matvec_groups(info, w.wk.n_rows);
+    Dispatch d = matvec_dispatch(std::string("kernel_mv_") + info.suffix + "_norm_qkv", groups, x, layer);
+    d.args = bytes_of(args);
+    d.bindings = {weights(1, w.wq.bytes.data(), w.wq.bytes.size()), weights(2, w.wk.bytes.data(), w.wk.bytes.size()),
+                  rows(3, x, Access::read), vector(4, &w.attn_norm), vector(5, bq), rows(6, q, Access::write),
+                  weights(7, w.wv.bytes.data(), w.wv.bytes.size()), vector(8, bk), vector(9, bv),
+                  rows(10, k, Access::write), rows(11, v, Access::write)};
     plan_.dispatches.push_back(std::move(d));
   }
 
@@ -121,55 +163,46 @@ class Builder {
     plan_.dispatches.push_back(std::move(d));
   }
 
-  void rope(const Rows& rows_in_place, int n_heads, int layer) {
-    const RopeParams& rp = hp_.rope;
-    kargs::Rope args{};
-    args.n_heads = n_heads;
-    args.head_dim = hp_.head_dim;
-    args.n_rot = rp.n_rot;
-    args.mode = rp.mode == RopeMode::neox ? kargs::kRopeModeNeox : kargs::kRopeModeNormal;
-    args.theta_scale = std::pow(rp.freq_base, -2.0f / static_cast<float>(rp.n_rot));  // rope_cache's expression
-    args.freq_scale = rp.freq_scale;
-    args.attn_factor = rp.attn_factor;
-    args.row_stride = rows_in_place.width;
-    Dispatch d;
-    d.pipeline = "kernel_rope_f32";
-    d.layer = layer;
-    d.threadgroups = {ceil_div(static_cast<uint64_t>(n_heads) * static_cast<uint64_t>(rp.n_rot / 2), kElementwiseThreads),
-                      static_cast<uint32_t>(rows_in_place.rows), 1};
-    d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
-    d.args = bytes_of(args);
-    d.bindings = {{1, BufferId::positions, 0, rows_in_place.rows * sizeof(int32_t), Access::read},
-                  rows(2, rows_in_place, Access::read_write)};
-    plan_.dispatches.push_back(std::move(d));
+  // Layer `layer`'s K (slot k_slot) and V (the next slot) in the kv buffer.
+  std::vector<Binding> kv_bindings(uint32_t k_slot, int layer, Access access) const {
+    const uint64_t half_bytes = static_cast<uint64_t>(step_.kv_capacity) * static_cast<uint64_t>(hp_.n_embd_kv()) * 2;
+    const uint64_t offset = kv_layer_offset(hp_, step_.kv_capacity, layer);
+    return {{k_slot, BufferId::kv, offset, half_bytes, access}, {k_slot + 1, BufferId::kv, offset + half_bytes, half_bytes, access}};
   }
 
-  void kv_store(const Rows& k, const Rows& v, int layer) {
+  // RoPE of Q (in place) and K, K and V into layer `layer`'s F16 cache.
+  void rope_store(const Rows& q, const Rows& k, const Rows& v, int layer) {
+    const RopeParams& rp = hp_.rope;
     const uint64_t n_embd_kv = static_cast<uint64_t>(hp_.n_embd_kv());
-    const uint64_t half_bytes = static_cast<uint64_t>(step_.kv_capacity) * n_embd_kv * 2;
-    const uint64_t layer_offset = kv_layer_offset(hp_, step_.kv_capacity, layer);
-    kargs::KvStore args{};
-    args.n_embd_kv = static_cast<int32_t>(n_embd_kv);
-    args.pos0 = step_.pos0;
-    args.capacity = step_.kv_capacity;
-    args.k_stride = k.width;
-    args.v_stride = v.width;
+    kargs::RopeStore args{};
+    args.rope.n_heads = hp_.n_head;
+    args.rope.head_dim = hp_.head_dim;
+    args.rope.n_rot = rp.n_rot;
+    args.rope.mode = rp.mode == RopeMode::neox ? kargs::kRopeModeNeox : kargs::kRopeModeNormal;
+    args.rope.theta_scale = std::pow(rp.freq_base, -2.0f / static_cast<float>(rp.n_rot));  // rope_cache's expression
+    args.rope.freq_scale = rp.freq_scale;
+    args.rope.attn_factor = rp.attn_factor;
+    args.rope.row_stride = q.width;
+    args.store.n_embd_kv = static_cast<int32_t>(n_embd_kv);
+    args.store.pos0 = step_.pos0;
+    args.store.capacity = step_.kv_capacity;
+    args.store.k_stride = k.width;
+    args.store.v_stride = v.width;
+    const uint64_t threads = static_cast<uint64_t>(hp_.n_head) * static_cast<uint64_t>(rp.n_rot / 2) + n_embd_kv;
     Dispatch d;
-    d.pipeline = "kernel_kv_store_f16";
+    d.pipeline = "kernel_rope_store_f16";
     d.layer = layer;
-    d.threadgroups = {ceil_div(n_embd_kv, kElementwiseThreads), static_cast<uint32_t>(k.rows), 1};
+    d.threadgroups = {ceil_div(threads, kElementwiseThreads), static_cast<uint32_t>(q.rows), 1};
     d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
     d.args = bytes_of(args);
-    d.bindings = {rows(1, k, Access::read), rows(2, v, Access::read),
-                  {3, BufferId::kv, layer_offset, half_bytes, Access::write},
-                  {4, BufferId::kv, layer_offset + half_bytes, half_bytes, Access::write}};
+    const Binding positions{1, BufferId::positions, 0, q.rows * sizeof(int32_t), Access::read};
+    d.bindings = {positions, {2, positions.buffer, 0, positions.bytes, Access::read}, rows(3, q, Access::read_write),
+                  rows(4, k, Access::read), rows(5, v, Access::read)};
+    for (const Binding& b : kv_bindings(6, layer, Access::write)) d.bindings.push_back(b);
     plan_.dispatches.push_back(std::move(d));
   }
 
   void attention(const Rows& q, const Rows& out, int layer) {
-    const uint64_t n_embd_kv = static_cast<uint64_t>(hp_.n_embd_kv());
-    const uint64_t half_bytes = static_cast<uint64_t>(step_.kv_capacity) * n_embd_kv * 2;
-    const uint64_t layer_offset = kv_layer_offset(hp_, step_.kv_capacity, layer);
     kargs::Attention args{};
     args.n_tokens = step_.n_tokens;
     args.n_head = hp_.n_head;
@@ -180,7 +213,7 @@ class Builder {
     args.scale = 1.0f / std::sqrt(static_cast<float>(hp_.head_dim));
     args.q_stride = q.width;
     args.out_stride = out.width;
-    args.k_stride = n_embd_kv;
+    args.k_stride = static_cast<uint64_t>(hp_.n_embd_kv());
     const bool decode = step_.n_tokens == 1;
     const uint32_t groups = decode ? kargs::kAttentionDecodeSimdgroups : kargs::kAttentionPrefillSimdgroups;
     Dispatch d;
@@ -189,8 +222,9 @@ class Builder {
     d.threadgroups = {static_cast<uint32_t>(hp_.n_head), decode ? 1u : ceil_div(static_cast<uint64_t>(step_.n_tokens), groups), 1};
     d.threads_per_threadgroup = {kSimdWidth * groups, 1, 1};
     d.args = bytes_of(args);
-    d.bindings = {rows(1, q, Access::read), {2, BufferId::kv, layer_offset, half_bytes, Access::read},
-                  {3, BufferId::kv, layer_offset + half_bytes, half_bytes, Access::read}, rows(4, out, Access::write)};
+    d.bindings = kv_bindings(2, layer, Access::read);
+    d.bindings.push_back(rows(1, q, Access::read));
+    d.bindings.push_back(rows(4, out, Access::write));
     constexpr uint32_t kHalf = 2, kFloat = 4;
     const uint32_t query_halves = groups * kargs::kAttentionMaxHeadDim * kHalf;
     const uint32_t probs = groups * kargs::kAttentionBlock * kFloat;
@@ -224,15 +258,8 @@ Plan Builder::build() {
   get_rows(x);
   for (int il = 0; il < hp_.n_layer; ++il) {
     const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
-    const F32Vector* bq = w.bq ? &*w.bq : nullptr;
-    const F32Vector* bk = w.bk ? &*w.bk : nullptr;
-    const F32Vector* bv = w.bv ? &*w.bv : nullptr;
-    matvec("norm_store", w.wq, nullptr, x, &w.attn_norm, bq, q, Access::write, il);
-    matvec("norm_store", w.wk, nullptr, x, &w.attn_norm, bk, k, Access::write, il);
-    matvec("norm_store", w.wv, nullptr, x, &w.attn_norm, bv, v, Access::write, il);
-    rope(q, hp_.n_head, il);
-    rope(k, hp_.n_head_kv, il);
-    kv_store(k, v, il);
+    qkv(w, x, q, k, v, il);
+    rope_store(q, k, v, il);
     attention(q, attn, il);
     matvec("x_add", w.wo, nullptr, attn, nullptr, nullptr, x, Access::read_write, il);
     if (w.ffn_gate.type != w.ffn_up.type) {
