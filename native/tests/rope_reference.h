@@ -40,6 +40,17 @@ inline kargs::Rope rope_args(const alloy::RopeParams& p, int n_heads, int head_d
   return {n_heads, head_dim, p.n_rot, mode, theta_scale, p.freq_scale, p.attn_factor, 0, row_stride};
 }
 
+// The RopeParams of a test shape.
+inline alloy::RopeParams rope_params(int n_rot, float freq_base, float freq_scale, float attn_factor, alloy::RopeMode mode) {
+  alloy::RopeParams p;
+  p.n_rot = n_rot;
+  p.freq_base = freq_base;
+  p.freq_scale = freq_scale;
+  p.attn_factor = attn_factor;
+  p.mode = mode;
+  return p;
+}
+
 // rope_cache / rope_head on every head of n_tokens rows of `stride` floats, token t at
 // positions[t].
 inline void cpu_rope_rows(std::vector<float>& x, size_t stride, int n_heads, int head_dim,

@@ -77,12 +77,7 @@ TEST_CASE("rope_store.metal: Q rotated in place, rotated K and V in the CPU back
   double worst_q = 0;
   size_t k_bits_differing = 0;
   for (const Shape& s : shapes) {
-    RopeParams params;
-    params.n_rot = s.n_rot;
-    params.freq_base = s.freq_base;
-    params.freq_scale = s.freq_scale;
-    params.attn_factor = s.attn_factor;
-    params.mode = s.mode;
+    const RopeParams params = alloy_test::rope_params(s.n_rot, s.freq_base, s.freq_scale, s.attn_factor, s.mode);
     const int n_q = s.n_head * s.head_dim, n_kv = s.n_head_kv * s.head_dim;
     const int q_stride = n_q + s.q_pad, kv_stride = n_kv + s.kv_pad;
     // Q's padding must stay as it is; K's and V's must never be read (NaN would show in the cache).

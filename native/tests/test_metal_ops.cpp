@@ -139,12 +139,7 @@ TEST_CASE("rope.metal matches the CPU's rope_cache / rope_head (normal and NEOX)
     const std::vector<float> x = random_floats(rng, static_cast<size_t>(s.n_tokens) * stride, 2.0f);
     std::vector<int32_t> positions(static_cast<size_t>(s.n_tokens));
     for (int t = 0; t < s.n_tokens; ++t) positions[t] = t == 0 ? 0 : static_cast<int32_t>(rng.below(t % 2 ? 300 : 32768));
-    RopeParams params;
-    params.n_rot = s.n_rot;
-    params.freq_base = s.freq_base;
-    params.freq_scale = s.freq_scale;
-    params.attn_factor = s.attn_factor;
-    params.mode = s.mode;
+    const RopeParams params = alloy_test::rope_params(s.n_rot, s.freq_base, s.freq_scale, s.attn_factor, s.mode);
     std::vector<float> expect = x;
     alloy_test::cpu_rope_rows(expect, static_cast<size_t>(stride), s.n_heads, s.head_dim, positions, params);
     const kargs::Rope args = alloy_test::rope_args(params, s.n_heads, s.head_dim, static_cast<uint64_t>(stride));
