@@ -1,6 +1,7 @@
 #include "engine_handle.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "js_errors.h"
@@ -97,7 +98,7 @@ class JsSink final : public alloy::GenerationSink {
 alloy::SchedulerParams read_engine_params(const Napi::Env& env, const Napi::Value& value) {
   const std::string what = "new Engine(model, options)";
   const Napi::Object o = options_object(env, value, what);
-  check_known_keys(env, o, {"nCtx", "threads", "nBatch", "kvType", "kvBudgetBytes"}, what);
+  check_known_keys(env, o, {"nCtx", "threads", "nBatch", "kvType", "kvBudgetBytes", "backend"}, what);
   alloy::SchedulerParams p;
   p.n_ctx = int_option(env, o, "nCtx", p.n_ctx, 1, kMaxInt, what);
   p.n_threads = int_option(env, o, "threads", p.n_threads, 1, kMaxInt, what);
@@ -108,7 +109,22 @@ alloy::SchedulerParams read_engine_params(const Napi::Env& env, const Napi::Valu
     throw_usage(env, what + ": 'kvBudgetBytes' must be a non-negative integer");
   }
   p.kv_budget_bytes = static_cast<size_t>(budget);
+  const std::string backend = string_option(env, o, "backend", "auto", what);
+  const std::optional<alloy::BackendPreference> preference = alloy::backend_preference_from_name(backend);
+  if (!preference) throw_usage(env, what + ": 'backend' must be 'auto', 'cpu' or 'metal' (got '" + backend + "')");
+  p.backend = *preference;
   return p;
+}
+
+Napi::Object backend_report_object(const Napi::Env& env, const alloy::BackendReport& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("preference", std::string(alloy::backend_preference_name(r.preference)));
+  o.Set("kind", std::string(alloy::backend_kind_name(r.kind)));
+  o.Set("device", r.device);
+  o.Set("unifiedMemory", r.unified_memory);
+  o.Set("dispatchesPerToken", r.dispatches_per_token);
+  o.Set("fallbackReason", r.fallback_reason);
+  return o;
 }
 
 alloy::GenerationRequest read_request(const Napi::Env& env, const Napi::Value& value) {
@@ -199,6 +215,7 @@ Napi::Value EngineHandle::stats(const Napi::CallbackInfo& info) {
     out.Set("activeRequests", st.active_requests);
     out.Set("queuedRequests", st.queued_requests);
     out.Set("slotsEvicted", static_cast<double>(st.slots_evicted));
+    out.Set("backend", backend_report_object(env, scheduler(env).backend_report()));
     return out;
   });
 }

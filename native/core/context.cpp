@@ -8,18 +8,25 @@
 namespace alloy {
 
 
-Context::Context(const Model& model, ContextParams params) : model_(model), params_(std::move(params)) {
+Context::Context(const Model& model, ContextParams params)
+    : Context(model, std::move(params), build_metal_executor_factory()) {}
+
+Context::Context(const Model& model, ContextParams params, MetalExecutorFactory metal_factory)
+    : model_(model), params_(std::move(params)) {
   validate_eval_sizes(params_.n_ctx, params_.n_threads, params_.n_batch);
   params_.n_batch = std::min(params_.n_batch, params_.n_ctx);
   const HyperParams& hp = model.hparams();
   cache_ = std::make_unique<KvCache>(hp.n_layer, params_.n_ctx, hp.n_embd_kv(), params_.kv_type);
-  BackendSizing sizing;
-  sizing.n_threads = params_.n_threads;
-  sizing.max_tokens = params_.n_batch;
-  sizing.max_kv = cache_->layer(0).capacity;
-  sizing.wrong_block_scale_type = params_.faults.wrong_block_scale();
-  backend_ = create_backend(model, sizing);
-  forward_ = std::make_unique<ForwardPass>(model, *backend_, params_.n_batch, params_.faults);
+  EvaluatorConfig config;
+  config.sizing.n_threads = params_.n_threads;
+  config.sizing.max_tokens = params_.n_batch;
+  config.sizing.max_kv = cache_->layer(0).capacity;
+  config.sizing.wrong_block_scale_type = params_.faults.wrong_block_scale();
+  config.kv_type = params_.kv_type;
+  config.preference = params_.backend;
+  config.cpu_faults = params_.faults.any();
+  config.metal_factory = std::move(metal_factory);
+  evaluator_ = create_evaluator(model, config, params_.faults);
   logits_.reserve(static_cast<size_t>(hp.n_vocab));
 }
 
@@ -42,7 +49,7 @@ const std::vector<float>& Context::eval(const std::vector<int32_t>& tokens, bool
   }
   const size_t rows = all_logits ? tokens.size() : 1;
   logits_.resize(rows * static_cast<size_t>(n_vocab));
-  forward_->eval(*cache_, tokens.data(), static_cast<int>(tokens.size()), all_logits, logits_.data());
+  evaluator_.step->eval(*cache_, tokens.data(), static_cast<int>(tokens.size()), all_logits, logits_.data());
   return logits_;
 }
 

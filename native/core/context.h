@@ -1,7 +1,8 @@
 // The engine's public evaluation API: one sequence over a loaded model, with its KV cache,
-// its CPU backend (thread pool) and every buffer allocated when it is created. eval()
-// appends tokens after those already evaluated and returns logits; keep_prefix() rewinds,
-// so a new prompt that shares a prefix with the old one only evaluates the difference.
+// its backend (the CPU thread pool, or Metal: backend_selection.h) and every buffer allocated
+// when it is created. eval() appends tokens after those already evaluated and returns logits;
+// keep_prefix() rewinds, so a new prompt that shares a prefix with the old one only evaluates
+// the difference.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend_selection.h"
 #include "forward.h"
 #include "kv_cache.h"
 #include "model.h"
@@ -20,7 +22,8 @@ struct ContextParams {
   int n_threads = 1;
   KvType kv_type = KvType::f16;
   int n_batch = 512;    // tokens evaluated together (prompt processing); capped at n_ctx
-  DebugFaults faults;   // test-only fault injection; all off by default
+  DebugFaults faults;   // test-only fault injection; all off by default (they force the CPU)
+  BackendPreference backend = BackendPreference::automatic;
 };
 
 class Context {
@@ -28,6 +31,9 @@ class Context {
   // The model must outlive the context. Throws Error(invalid_argument) for bad parameters,
   // Error(out_of_memory) when the KV cache cannot be allocated.
   Context(const Model& model, ContextParams params);
+  // Test-only: with the Metal executor `metal_factory` makes instead of this build's (the
+  // emulator's, on Linux).
+  Context(const Model& model, ContextParams params, MetalExecutorFactory metal_factory);
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -48,13 +54,13 @@ class Context {
 
   const ContextParams& params() const { return params_; }
   size_t kv_bytes() const { return cache_->bytes(); }
+  const BackendReport& backend_report() const { return evaluator_.report; }
 
  private:
   const Model& model_;
   ContextParams params_;
   std::unique_ptr<KvCache> cache_;
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<ForwardPass> forward_;
+  Evaluator evaluator_;
   std::vector<float> logits_;
 };
 

@@ -20,6 +20,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::invalid_argument: return "invalid_argument";
     case ErrorKind::prompt_too_long: return "prompt_too_long";
     case ErrorKind::out_of_memory: return "out_of_memory";
+    case ErrorKind::backend_unavailable: return "backend_unavailable";
     case ErrorKind::internal: return "internal";
   }
   return "internal";

@@ -25,6 +25,7 @@ enum class ErrorKind {
   invalid_argument,         // bad input from the caller (token id out of range, ...)
   prompt_too_long,          // a prompt that does not fit the context it is evaluated in
   out_of_memory,            // an allocation the input asked for does not fit in memory
+  backend_unavailable,      // a compute backend (Metal) cannot start here; the engine falls back to CPU
   internal,                 // a bug: an invariant did not hold
 };
 

@@ -44,8 +44,8 @@ const float* ForwardPass::norm_weight(const F32Vector& weight) const {
 void ForwardPass::eval(KvCache& cache, const int32_t* tokens, int n, bool all_logits, float* logits,
                        const Interrupter* interrupter) {
   const size_t n_vocab = static_cast<size_t>(hp_.n_vocab);
-  for (int start = 0; start < n; start += n_batch_) {
-    const int count = std::min(n_batch_, n - start);
+  for (int start = 0, count = 0; start < n; start += count) {
+    count = next_step_size(n - start, n_batch_);
     const bool last_batch = start + count == n;
     const int pos0 = cache.n_filled();
     if (all_logits) {

@@ -15,6 +15,7 @@
 #include "interrupt.h"
 #include "kv_cache.h"
 #include "model.h"
+#include "step_evaluator.h"
 
 namespace alloy {
 
@@ -29,27 +30,26 @@ struct DebugFaults {
   // every row counts 1.5x, as if its scale were misread. Empty: off.
   std::string wrong_block_scale_type;
 
+  // Whether any fault is on.
+  bool any() const {
+    return normal_rope_instead_of_neox || drop_qkv_bias || kv_position_off_by_one || skip_norm_weight ||
+           !wrong_block_scale_type.empty();
+  }
   // The type named by wrong_block_scale_type; Error(invalid_argument) for an unknown name.
   std::optional<GgmlType> wrong_block_scale() const;
 };
 
-class ForwardPass {
+class ForwardPass final : public StepEvaluator {
  public:
   // The model and backend must outlive the pass; the backend is sized for every cache the
   // pass is given.
   ForwardPass(const Model& model, Backend& backend, int n_batch, const DebugFaults& faults);
 
-  int n_batch() const { return n_batch_; }
+  int n_batch() const override { return n_batch_; }
 
-  // Evaluates tokens[0 .. n) at positions cache.n_filled() .. + n - 1 of `cache`, in batches
-  // of up to n_batch, committing each batch to the cache. Writes n_vocab logits per token to
-  // `logits` when all_logits, else those of the last token only (none when logits is null:
-  // the tokens only fill the cache). The caller has validated
-  // the ids and that the tokens fit in the cache. With an interrupter, it is asked between
-  // layers; when it says stop, Interrupted is thrown and the current batch is not committed
-  // (earlier batches are).
+  // StepEvaluator::eval; the interrupter is asked between layers.
   void eval(KvCache& cache, const int32_t* tokens, int n, bool all_logits, float* logits,
-            const Interrupter* interrupter = nullptr);
+            const Interrupter* interrupter = nullptr) override;
 
  private:
   // One batch of n tokens starting at position pos0. Logits are produced for rows

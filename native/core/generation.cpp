@@ -90,7 +90,7 @@ bool GenerationJob::is_stop_token(int32_t token) const {
   return std::find(request_.stop_tokens.begin(), request_.stop_tokens.end(), token) != request_.stop_tokens.end();
 }
 
-bool GenerationJob::step(Slot& slot, ForwardPass& forward, int prompt_chunk) {
+bool GenerationJob::step(Slot& slot, StepEvaluator& forward, int prompt_chunk) {
   if (finished_) return true;
   if (phase_ == Phase::queued) {
     started_ = Clock::now();
@@ -112,9 +112,9 @@ bool GenerationJob::step(Slot& slot, ForwardPass& forward, int prompt_chunk) {
   }
 }
 
-bool GenerationJob::step_prompt(Slot& slot, ForwardPass& forward, int prompt_chunk) {
+bool GenerationJob::step_prompt(Slot& slot, StepEvaluator& forward, int prompt_chunk) {
   const size_t remaining = request_.prompt.size() - next_prompt_;
-  const size_t count = std::min(remaining, static_cast<size_t>(std::max(prompt_chunk, 1)));
+  const size_t count = static_cast<size_t>(next_step_size(static_cast<int>(remaining), std::max(prompt_chunk, 1)));
   const bool last = count == remaining;
   const int32_t* chunk = request_.prompt.data() + next_prompt_;
   // Only a cancel interrupts a prompt chunk: a chunk that finishes stays in the slot, so the
@@ -141,7 +141,7 @@ bool GenerationJob::step_prompt(Slot& slot, ForwardPass& forward, int prompt_chu
   return false;
 }
 
-bool GenerationJob::step_decode(Slot& slot, ForwardPass& forward) {
+bool GenerationJob::step_decode(Slot& slot, StepEvaluator& forward) {
   const int32_t token = slot.sampler.sample(slot.logits.data(), n_vocab_, history_);
   if (is_stop_token(token)) {
     finish(StopReason::eog);

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "error.h"
-#include "forward.h"
+#include "step_evaluator.h"
 #include "sampler.h"
 #include "slot_pool.h"
 #include "tokenizer.h"
@@ -92,7 +92,7 @@ class GenerationJob {
 
   // Worker thread: one unit of work on `slot` (one prompt chunk of at most prompt_chunk
   // tokens, or one generated token). Sends on_done and returns true when the job finished.
-  bool step(Slot& slot, ForwardPass& forward, int prompt_chunk);
+  bool step(Slot& slot, StepEvaluator& forward, int prompt_chunk);
   // Worker thread: ends the job now (never started, failed, or the engine is stopping).
   void finish(StopReason reason);
   // Worker thread: ends a job whose cancel() was called, with the reason given there.
@@ -102,8 +102,8 @@ class GenerationJob {
  private:
   enum class Phase { queued, prompt, decode };
 
-  bool step_prompt(Slot& slot, ForwardPass& forward, int prompt_chunk);
-  bool step_decode(Slot& slot, ForwardPass& forward);
+  bool step_prompt(Slot& slot, StepEvaluator& forward, int prompt_chunk);
+  bool step_decode(Slot& slot, StepEvaluator& forward);
   bool is_stop_token(int32_t token) const;
   StopReason interruption_reason() const;
   double ms_since_submit() const;

@@ -74,7 +74,7 @@ std::string what_to_do(ErrorKind kind) {
     case ErrorKind::io_error: case ErrorKind::missing_key: case ErrorKind::unsupported_architecture:
     case ErrorKind::unsupported_tensor_type: case ErrorKind::unsupported_tokenizer:
     case ErrorKind::invalid_argument: case ErrorKind::prompt_too_long: case ErrorKind::out_of_memory:
-    case ErrorKind::internal:
+    case ErrorKind::backend_unavailable: case ErrorKind::internal:
       return "";
   }
   return "";

@@ -43,8 +43,9 @@ KvCache::KvCache(int n_layer, int n_ctx, int n_embd_kv, KvType type)
   capacity_ = layout.capacity;
   layer_bytes_ = layout.layer_bytes;
   bytes_ = layer_bytes_ * 2 * static_cast<size_t>(n_layer);
-  data_.reset(static_cast<uint8_t*>(std::calloc(bytes_, 1)));
-  if (!data_) {
+  try {
+    data_ = std::make_unique<ZeroedPages>(bytes_);
+  } catch (const Error&) {
     throw Error(ErrorKind::out_of_memory, "cannot allocate the KV cache (" + std::to_string(bytes_ >> 20) + " MiB for " +
                                               std::to_string(n_ctx) + " positions)");
   }
@@ -62,7 +63,7 @@ void KvCache::keep_prefix(int n) {
 
 KvLayerView KvCache::layer(int il) const {
   if (il < 0 || il >= n_layer_) throw Error(ErrorKind::internal, "KV cache layer index out of range");
-  uint8_t* base = data_.get() + static_cast<size_t>(il) * 2 * layer_bytes_;
+  uint8_t* base = data_->data() + static_cast<size_t>(il) * 2 * layer_bytes_;
   KvLayerView view;
   view.type = type_;
   view.k = base;

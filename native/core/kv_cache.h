@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "backend/backend.h"
+#include "zeroed_pages.h"
 
 namespace alloy {
 
@@ -37,10 +38,6 @@ class KvCache {
   KvLayerView layer(int il) const;
 
  private:
-  struct FreeDeleter {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-
   int n_layer_;
   int n_ctx_;
   int capacity_;  // n_ctx rounded up so the attention op can pad its dot products
@@ -48,9 +45,9 @@ class KvCache {
   KvType type_;
   size_t layer_bytes_ = 0;  // bytes of K (and of V) per layer
   size_t bytes_ = 0;
-  // One zeroed block: layer il's K at il * 2 * layer_bytes_, its V right after. calloc leaves
-  // pages untouched (not resident) until positions are written.
-  std::unique_ptr<uint8_t, FreeDeleter> data_;
+  // One zeroed, page-aligned block: layer il's K at il * 2 * layer_bytes_, its V right after.
+  // Its pages stay untouched (not resident) until positions are written.
+  std::unique_ptr<ZeroedPages> data_;
   int n_filled_ = 0;
 };
 

@@ -33,12 +33,13 @@ SchedulerParams checked(SchedulerParams params, const Model& model) {
 
 Scheduler::Scheduler(const Model& model, const Tokenizer& tokenizer, SchedulerParams params)
     : model_(model), tokenizer_(tokenizer), params_(checked(params, model)), pool_(slot_shape(model, params_), params_.kv_budget_bytes) {
-  BackendSizing sizing;
-  sizing.n_threads = params_.n_threads;
-  sizing.max_tokens = params_.n_batch;
-  sizing.max_kv = KvCache::capacity_for(params_.n_ctx);
-  backend_ = create_backend(model, sizing);
-  forward_ = std::make_unique<ForwardPass>(model, *backend_, params_.n_batch, DebugFaults{});
+  EvaluatorConfig config;
+  config.sizing.n_threads = params_.n_threads;
+  config.sizing.max_tokens = params_.n_batch;
+  config.sizing.max_kv = KvCache::capacity_for(params_.n_ctx);
+  config.kv_type = params_.kv_type;
+  config.preference = params_.backend;
+  evaluator_ = create_evaluator(model, config, DebugFaults{});
   worker_ = std::thread([this] { run(); });
 }
 
@@ -144,7 +145,7 @@ void Scheduler::retire_cancelled() {
 
 bool Scheduler::step(GenerationJob& job, Slot& slot, int prompt_chunk) {
   try {
-    return job.step(slot, *forward_, prompt_chunk);
+    return job.step(slot, *evaluator_.step, prompt_chunk);
   } catch (const Error& e) {
     job.fail(e);
   } catch (const std::bad_alloc&) {

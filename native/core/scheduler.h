@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend_selection.h"
 #include "generation.h"
 #include "model.h"
 #include "slot_pool.h"
@@ -28,6 +29,7 @@ struct SchedulerParams {
   int n_batch = 512;     // the most tokens evaluated at once (capped at n_ctx)
   KvType kv_type = KvType::f16;
   size_t kv_budget_bytes = 0;  // 0: room for kDefaultSlots slots
+  BackendPreference backend = BackendPreference::automatic;
 };
 
 struct SchedulerStats {
@@ -71,6 +73,8 @@ class Scheduler {
   void shutdown();
 
   const SchedulerParams& params() const { return params_; }
+  // Which backend runs the requests, and why Metal is not used when it is not.
+  const BackendReport& backend_report() const { return evaluator_.report; }
 
  private:
   void run();
@@ -88,8 +92,7 @@ class Scheduler {
   const Model& model_;
   const Tokenizer& tokenizer_;
   SchedulerParams params_;
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<ForwardPass> forward_;
+  Evaluator evaluator_;
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;

@@ -67,7 +67,7 @@ std::vector<SlotInfo> SlotPool::snapshot() const {
 }
 
 int reuse_prefix(Slot& slot, const std::vector<int32_t>& prompt) {
-  const size_t limit = std::min(slot.tokens.size(), prompt.empty() ? 0 : prompt.size() - 1);
+  const size_t limit = std::min(slot.tokens.size(), prompt.size() < 2 ? 0 : prompt.size() - 2);
   size_t n = 0;
   while (n < limit && slot.tokens[n] == prompt[n]) ++n;
   slot.cache->keep_prefix(static_cast<int>(n));

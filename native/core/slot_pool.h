@@ -80,7 +80,9 @@ class SlotPool {
 };
 
 // Rewinds `slot` to the longest common prefix of its tokens and `prompt`, but keeps at most
-// prompt.size() - 1 so that the last prompt token is evaluated again (its logits are needed).
+// prompt.size() - 2 so that the last prompt token is evaluated again (its logits are needed)
+// in a step of at least two tokens: the batched kernels then compute it exactly as a fresh
+// evaluation of the prompt does (see next_step_size in step_evaluator.h).
 // Returns the number of reused positions.
 int reuse_prefix(Slot& slot, const std::vector<int32_t>& prompt);
 

@@ -18,8 +18,8 @@ inline std::shared_ptr<const alloy::Model> random_plan_model(const std::string& 
   return alloy::Model::open(path);
 }
 
-// `n_layer` layers of `type` weights; the embedding (and tied output) Q8_0 unless
-// `embd_too`, because get_rows has kernels for F32, F16 and Q8_0 only.
+// `n_layer` layers of `type` weights; the embedding (and tied output) Q8_0 unless `embd_too`,
+// so that a plan mixes two weight types as Q4_K_M files do.
 inline alloy::RandomModelConfig small_qwen2(alloy::GgmlType type, int n_layer, bool embd_too = false) {
   alloy::RandomModelConfig c;
   c.arch = "qwen2";

@@ -15,11 +15,14 @@ namespace metal_plan_kernels {
 #include "backend/metal/emu/kernel_begin.h"
 #include "backend/metal/kernels/attention.metal"
 #include "backend/metal/kernels/get_rows.metal"
+#include "backend/metal/kernels/matmul.metal"
 #include "backend/metal/kernels/matvec_float.metal"
 #include "backend/metal/kernels/matvec_k_quants.metal"
 #include "backend/metal/kernels/matvec_legacy.metal"
 #include "backend/metal/kernels/matvec_q8_0.metal"
+#include "backend/metal/kernels/rms_norm.metal"
 #include "backend/metal/kernels/rope_store.metal"
+#include "backend/metal/kernels/swiglu.metal"
 #include "backend/metal/emu/kernel_end.h"
 }  // namespace metal_plan_kernels
 
@@ -110,9 +113,21 @@ KernelBody matvec_qkv(const Bound& b) {
   };
 }
 
-// The eight kernels ALLOY_MV_KERNELS names for one dequantization policy.
 template <class Q>
-void add_matvec(AdapterTable& table, const std::string& type) {
+KernelBody get_rows(const Bound& b) {
+  const auto args = b.args<kargs::GetRows>();
+  const auto w = b.view<const metal::uchar>(1);
+  const auto ids = b.view<const int>(2);
+  const auto out = b.view<float>(3);
+  return [=](const Lane& l) {
+    k::kernel_get_rows<Q>(args, w, ids, out, l.threadgroup_position_in_grid, l.thread_index_in_threadgroup,
+                          l.threads_per_threadgroup.x);
+  };
+}
+
+// The eight kernels ALLOY_MV_KERNELS names for one dequantization policy, and its get_rows.
+template <class Q>
+void add_type(AdapterTable& table, const std::string& type) {
   const std::string p = "kernel_mv_" + type + "_";
   table[p + "x_store"] = matvec<Q, k::kMvInX, k::kMvOutStore>;
   table[p + "x_add"] = matvec<Q, k::kMvInX, k::kMvOutAdd>;
@@ -122,19 +137,7 @@ void add_matvec(AdapterTable& table, const std::string& type) {
   table[p + "norm_swiglu"] = matvec<Q, k::kMvInNorm, k::kMvOutSwiglu>;
   table[p + "x_qkv"] = matvec_qkv<Q, k::kMvInX>;
   table[p + "norm_qkv"] = matvec_qkv<Q, k::kMvInNorm>;
-}
-
-using GetRowsFn = decltype(&k::kernel_get_rows_f32);
-
-template <GetRowsFn kFn>
-KernelBody get_rows(const Bound& b) {
-  const auto args = b.args<kargs::GetRows>();
-  const auto w = b.view<const metal::uchar>(1);
-  const auto ids = b.view<const int>(2);
-  const auto out = b.view<float>(3);
-  return [=](const Lane& l) {
-    kFn(args, w, ids, out, l.threadgroup_position_in_grid, l.thread_index_in_threadgroup, l.threads_per_threadgroup.x);
-  };
+  table["kernel_get_rows_" + type] = get_rows<Q>;
 }
 
 KernelBody rope_store(const Bound& b) {
@@ -174,27 +177,80 @@ KernelBody attention_prefill(const Bound& b) {
   };
 }
 
+// The prompt path (kernel_mm_<type>, with the RMSNorm and SwiGLU it needs unfused).
+template <class Q, class TW>
+KernelBody matmul(const Bound& b) {
+  const auto args = b.args<kargs::MatMul>();
+  const auto w = b.view<const metal::uchar>(1);
+  const auto x = b.view<const float>(2), bias = b.view<const float>(3);
+  const auto y = b.view<float>(4);
+  return [=](const Lane& l) {
+    k::kernel_mm<Q, TW>(args, w, x, bias, y, l.threadgroup_memory<TW>(0), l.threadgroup_memory<float>(1),
+                        l.threadgroup_memory<float>(2), l.threadgroup_position_in_grid, l.thread_index_in_threadgroup,
+                        l.simdgroup_index_in_threadgroup);
+  };
+}
+
+KernelBody rms_norm(const Bound& b) {
+  const auto args = b.args<kargs::RmsNorm>();
+  const auto x = b.view<const float>(1), weight = b.view<const float>(2);
+  const auto y = b.view<float>(3);
+  return [=](const Lane& l) {
+    k::kernel_rms_norm_f32(args, x, weight, y, l.threadgroup_memory<float>(0), l.threadgroup_position_in_grid.x,
+                           l.thread_index_in_threadgroup, l.threads_per_threadgroup.x, l.simdgroup_index_in_threadgroup,
+                           l.thread_index_in_simdgroup);
+  };
+}
+
+KernelBody swiglu(const Bound& b) {
+  const auto args = b.args<kargs::Swiglu>();
+  const auto gate = b.view<const float>(1), up = b.view<const float>(2);
+  const auto out = b.view<float>(3);
+  return [=](const Lane& l) {
+    k::kernel_swiglu_f32(args, gate, up, out, l.threadgroup_position_in_grid, l.thread_index_in_threadgroup,
+                         l.threads_per_threadgroup.x);
+  };
+}
+
+void add_prompt_kernels(AdapterTable& t) {
+  using metal::half;
+  t["kernel_mm_f32"] = matmul<k::DequantF32, float>;
+  t["kernel_mm_f16"] = matmul<k::DequantF16, half>;
+  t["kernel_mm_bf16"] = matmul<k::DequantBF16, float>;
+  t["kernel_mm_q4_0"] = matmul<k::DequantQ4_0, half>;
+  t["kernel_mm_q4_1"] = matmul<k::DequantQ4_1, half>;
+  t["kernel_mm_q5_0"] = matmul<k::DequantQ5_0, half>;
+  t["kernel_mm_q5_1"] = matmul<k::DequantQ5_1, half>;
+  t["kernel_mm_q8_0"] = matmul<k::DequantQ8_0, half>;
+  t["kernel_mm_q2_K"] = matmul<k::DequantQ2_K, half>;
+  t["kernel_mm_q3_K"] = matmul<k::DequantQ3_K, half>;
+  t["kernel_mm_q4_K"] = matmul<k::DequantQ4_K, half>;
+  t["kernel_mm_q5_K"] = matmul<k::DequantQ5_K, half>;
+  t["kernel_mm_q6_K"] = matmul<k::DequantQ6_K, half>;
+  t["kernel_rms_norm_f32"] = rms_norm;
+  t["kernel_swiglu_f32"] = swiglu;
+}
+
 const AdapterTable& adapters() {
   static const AdapterTable table = [] {
     AdapterTable t;
-    add_matvec<k::DequantF32>(t, "f32");
-    add_matvec<k::DequantF16>(t, "f16");
-    add_matvec<k::DequantQ4_0>(t, "q4_0");
-    add_matvec<k::DequantQ4_1>(t, "q4_1");
-    add_matvec<k::DequantQ5_0>(t, "q5_0");
-    add_matvec<k::DequantQ5_1>(t, "q5_1");
-    add_matvec<k::DequantQ8_0>(t, "q8_0");
-    add_matvec<k::DequantQ2_K>(t, "q2_K");
-    add_matvec<k::DequantQ3_K>(t, "q3_K");
-    add_matvec<k::DequantQ4_K>(t, "q4_K");
-    add_matvec<k::DequantQ5_K>(t, "q5_K");
-    add_matvec<k::DequantQ6_K>(t, "q6_K");
-    t["kernel_get_rows_f32"] = get_rows<&k::kernel_get_rows_f32>;
-    t["kernel_get_rows_f16"] = get_rows<&k::kernel_get_rows_f16>;
-    t["kernel_get_rows_q8_0"] = get_rows<&k::kernel_get_rows_q8_0>;
+    add_type<k::DequantF32>(t, "f32");
+    add_type<k::DequantF16>(t, "f16");
+    add_type<k::DequantBF16>(t, "bf16");
+    add_type<k::DequantQ4_0>(t, "q4_0");
+    add_type<k::DequantQ4_1>(t, "q4_1");
+    add_type<k::DequantQ5_0>(t, "q5_0");
+    add_type<k::DequantQ5_1>(t, "q5_1");
+    add_type<k::DequantQ8_0>(t, "q8_0");
+    add_type<k::DequantQ2_K>(t, "q2_K");
+    add_type<k::DequantQ3_K>(t, "q3_K");
+    add_type<k::DequantQ4_K>(t, "q4_K");
+    add_type<k::DequantQ5_K>(t, "q5_K");
+    add_type<k::DequantQ6_K>(t, "q6_K");
     t["kernel_rope_store_f16"] = rope_store;
     t["kernel_attention_decode_f16"] = attention_decode;
     t["kernel_attention_prefill_f16"] = attention_prefill;
+    add_prompt_kernels(t);
     return t;
   }();
   return table;
@@ -214,13 +270,18 @@ PlanRunner::PlanRunner(const alloy::Model& model, int kv_capacity)
 }
 
 std::vector<float> PlanRunner::run(const Plan& plan, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions) {
+  return run_on(plan, ids, positions, kv_.data(), kv_.size());
+}
+
+std::vector<float> PlanRunner::run_on(const Plan& plan, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
+                                      uint8_t* kv, uint64_t kv_bytes) {
   using alloy::metal_emu::AlignedBytes;
   constexpr int kIds = static_cast<int>(BufferId::ids), kPositions = static_cast<int>(BufferId::positions);
   if (plan.buffer_bytes[kIds] != ids.size() * sizeof(int32_t) || plan.buffer_bytes[kPositions] != positions.size() * sizeof(int32_t)) {
     throw Error(ErrorKind::internal, "emulated Metal plan: ids / positions do not match the step's tokens");
   }
-  if (plan.buffer_bytes[static_cast<int>(BufferId::kv)] != kv_.size()) {
-    throw Error(ErrorKind::internal, "emulated Metal plan: the step's KV cache size is not the runner's");
+  if (plan.buffer_bytes[static_cast<int>(BufferId::kv)] != kv_bytes) {
+    throw Error(ErrorKind::internal, "emulated Metal plan: the step's KV cache size is not the given cache's");
   }
   const alloy::ByteSpan file = model_.file().file_bytes();
   if (plan.buffer_bytes[static_cast<int>(BufferId::weights)] != file.size()) {
@@ -237,7 +298,7 @@ std::vector<float> PlanRunner::run(const Plan& plan, const std::vector<int32_t>&
       // Read-only in practice: Bound::view refuses a writable view of the weights.
       data[b] = const_cast<uint8_t*>(file.data());
     } else if (id == BufferId::kv) {
-      data[b] = kv_.data();
+      data[b] = kv;
     } else {
       owned.push_back(std::make_unique<AlignedBytes>(plan.buffer_bytes[b]));
       data[b] = owned.back()->data();

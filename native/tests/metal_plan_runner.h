@@ -40,6 +40,11 @@ class PlanRunner {
   std::vector<float> run(const alloy::metal::Plan& plan, const std::vector<int32_t>& ids,
                          const std::vector<int32_t>& positions);
 
+  // run() on the caller's KV cache memory (kv_bytes: the plan's kv buffer size) instead of the
+  // runner's own: how the engine's MetalForward hands each sequence's KvCache to a step.
+  std::vector<float> run_on(const alloy::metal::Plan& plan, const std::vector<int32_t>& ids,
+                            const std::vector<int32_t>& positions, uint8_t* kv, uint64_t kv_bytes);
+
   int kv_capacity() const { return kv_capacity_; }
 
  private:

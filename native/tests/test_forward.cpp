@@ -152,6 +152,13 @@ TEST_CASE("batch splits and thread counts give bit-identical logits; token by to
     small.n_threads = 3;
     Context chunked(*model, small);
     CHECK(eval_copy(chunked, prompt, true) == all);
+    // A batch size that would leave one token over (5 = 4 + 1) splits 3 + 2 instead
+    // (next_step_size): a one-token step would run the decode kernels.
+    ContextParams four;
+    four.n_batch = 4;
+    Context split(*model, four);
+    Context whole_last(*model, ContextParams{});
+    CHECK(eval_copy(split, prompt, false) == eval_copy(whole_last, prompt, false));
     Context one_by_one(*model, ContextParams{});
     const size_t n_vocab = static_cast<size_t>(model->hparams().n_vocab);
     float max_logit = 0;

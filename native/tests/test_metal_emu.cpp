@@ -2,7 +2,9 @@
 // that really exchange values between lanes (also in partial SIMD groups and after lanes have
 // returned), threadgroup memory shared by one threadgroup and fresh for the next, the lane
 // attribute values, half, and the errors a kernel must not get past: out-of-bounds and
-// misaligned accesses, partial and divergent barriers, divergent SIMD operations.
+// misaligned accesses, partial and divergent barriers, divergent SIMD operations; and the
+// SIMD-group matrices (simdgroup_matrix.h): exact loads, stores and multiplies, and their
+// uniformity and bounds errors.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -279,6 +281,105 @@ TEST_CASE("SIMD operations not reached by the whole SIMD group are errors") {
     }
   });
   CHECK(two_sites.mentions("divergent SIMD-group operations in SIMD group 0"));
+}
+
+namespace {
+
+using metal::simdgroup_float8x8;
+using metal::simdgroup_half8x8;
+
+// Small integers and halves: every product and sum below is exact in float, so the emulated
+// multiply must give the double reference bit for bit.
+float small_value(uint32_t i) { return static_cast<float>(static_cast<int>(i % 7) - 3) + (i % 2 == 0 ? 0.5f : 0.0f); }
+
+}  // namespace
+
+TEST_CASE("SIMD-group matrices: strided, offset and transposed loads, mixed-type multiply-accumulate, stores") {
+  const uint32_t n = 64, a_epr = 12, b_epr = 9;  // two SIMD groups; A: 10 x 12 floats, B: 8 x 9 halves
+  std::vector<metal::half> b_values;
+  for (uint32_t i = 0; i < 8 * b_epr; ++i) b_values.push_back(metal::half(small_value(i * 5 + 1)));
+  const Buffer b_src = Buffer::of("b", b_values);
+  Buffer out("out", 2 * 64 * sizeof(float)), out_t("out_t", 2 * 9 * 10 * sizeof(float)), out_p("out_p", 2 * 64 * sizeof(float));
+  const auto bv = b_src.view<const metal::half>();
+  const auto ov = out.view<float>(), otv = out_t.view<float>(), opv = out_p.view<float>();
+  const DispatchReport report = dispatch(config(1, n, {10 * a_epr * sizeof(float)}), [&](const Lane& l) {
+    const auto a_src = l.threadgroup_memory<float>(0);
+    for (uint32_t i = l.thread_index_in_threadgroup; i < 10 * a_epr; i += n) a_src[i] = small_value(i);
+    metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
+    const uint32_t g = l.simdgroup_index_in_threadgroup;
+    simdgroup_float8x8 a, c = metal::make_filled_simdgroup_matrix<float, 8, 8>(0.5f), d;
+    simdgroup_half8x8 b;
+    metal::simdgroup_load(a, a_src, a_epr, metal::ulong2(2 + g, 1));  // a(i, j) = A[1 + i][2 + g + j]
+    metal::simdgroup_load(b, bv, b_epr, metal::ulong2(0ul), true);  // b(i, j) = B[j][i]
+    metal::simdgroup_multiply_accumulate(d, a, b, c);
+    metal::simdgroup_store(d, ov + g * 64, 8);
+    metal::simdgroup_store(d, otv + g * 90, 10, metal::ulong2(1, 1), true);  // d(i, j) at [1 + j][1 + i]
+    simdgroup_float8x8 p;
+    metal::simdgroup_multiply(p, a, b);  // a * b, no accumulator
+    metal::simdgroup_store(p, opv + g * 64);
+  });
+  CHECK(report.ok());
+  CHECK_EQ(report.simd_ops, 2u * 7u);
+  const auto o = out.to_vector<float>(), ot = out_t.to_vector<float>(), op = out_p.to_vector<float>();
+  bool exact = true, transposed = true;
+  for (uint32_t g = 0; g < 2; ++g) {
+    for (uint32_t i = 0; i < 8; ++i) {
+      for (uint32_t j = 0; j < 8; ++j) {
+        double ref = 0.5;
+        for (uint32_t k = 0; k < 8; ++k) ref += static_cast<double>(small_value((1 + i) * a_epr + 2 + g + k)) * float(b_values[j * b_epr + k]);
+        exact &= o[g * 64 + i * 8 + j] == ref;
+        transposed &= ot[g * 90 + (1 + j) * 10 + 1 + i] == ref;
+        exact &= op[g * 64 + i * 8 + j] == ref - 0.5;
+      }
+    }
+  }
+  CHECK(exact);
+  CHECK(transposed);
+  const simdgroup_float8x8 diagonal(2.0f);  // MSL: the constructor makes v * I
+  CHECK_EQ(diagonal.e[3][3], 2.0f);
+  CHECK_EQ(diagonal.e[3][4], 0.0f);
+}
+
+TEST_CASE("SIMD-group matrix operations must be reached by all 32 lanes, at one site, with one set of arguments") {
+  const auto m = [] { return metal::make_filled_simdgroup_matrix<float, 8, 8>(1.0f); };
+  Buffer buf("buf", 256 * sizeof(float));
+  const auto bv = buf.view<float>();
+  const DispatchReport two_sites = dispatch(config(1, 32), [&](const Lane& l) {
+    simdgroup_float8x8 a;
+    if (l.thread_index_in_simdgroup < 16) {
+      metal::simdgroup_load(a, bv, 8);
+    } else {
+      metal::simdgroup_load(a, bv, 8);
+    }
+  });
+  CHECK(two_sites.mentions("divergent SIMD-group operations in SIMD group 0"));
+  const DispatchReport returned = dispatch(config(1, 32), [&](const Lane& l) {
+    if (l.thread_index_in_simdgroup >= 20) return;
+    simdgroup_float8x8 d;
+    metal::simdgroup_multiply_accumulate(d, m(), m(), m());
+  });
+  CHECK(returned.mentions("simdgroup_multiply_accumulate needs all 32 lanes of the SIMD group, lane 20 has returned"));
+  const DispatchReport partial_group = dispatch(config(1, 40), [&](const Lane&) { metal::simdgroup_store(m(), bv, 8); });
+  CHECK(partial_group.mentions("simdgroup_store needs all 32 lanes of the SIMD group, lane 8 does not exist"));
+  const DispatchReport per_lane = dispatch(config(1, 32), [&](const Lane& l) {
+    simdgroup_float8x8 a;
+    metal::simdgroup_load(a, bv + l.thread_index_in_simdgroup, 8);
+  });
+  CHECK(per_lane.mentions("simdgroup_load: lane 1 passes other arguments than lane 0"));
+}
+
+TEST_CASE("SIMD-group matrix loads and stores outside their memory are errors") {
+  const DispatchReport load = dispatch(config(1, 32, {60 * sizeof(float)}), [&](const Lane& l) {
+    simdgroup_float8x8 a;
+    metal::simdgroup_load(a, l.threadgroup_memory<float>(0), 8);  // reads 64 floats of 60
+  });
+  CHECK(load.mentions("simdgroup_load: out-of-bounds access to threadgroup memory 'threadgroup(0)': bytes [240, 244) of 240"));
+  Buffer small("small", 64 * sizeof(float));
+  const auto sv = small.view<float>();
+  const DispatchReport store = dispatch(config(1, 32), [&](const Lane&) {
+    metal::simdgroup_store(metal::make_filled_simdgroup_matrix<float, 8, 8>(0.0f), sv, 8, metal::ulong2(1, 0));
+  });
+  CHECK(store.mentions("simdgroup_store: out-of-bounds access to device memory 'small': bytes [256, 260) of 256"));
 }
 
 TEST_CASE("dispatches outside Metal's limits are rejected") {

@@ -24,6 +24,7 @@
 #include "core/gguf_writer.h"
 #include "core/model.h"
 #include "backend/cpu/quant.h"
+#include "backend/metal/kernels/kernel_args.h"
 #include "metal_plan_models.h"
 // The runner's kernels and adapters; no other executable links them (metal_plan_runner.h).
 #include "metal_plan_runner.cpp"
@@ -57,23 +58,29 @@ const std::vector<int32_t> kDecode = {432, 383, 286};
 //    per-element one (Q8_0: about 0.6%) and adds up over the layers.
 // Measured worst: F32 weights (stories260K; the Q8_0 / Q4_K models against their F32
 // dequantization) 5.4e-4 / 1.4e-4 / 3.2e-4; F16 5.5e-4; Q8_0 1.22e-2; Q4_K 2.56e-2.
+// Prompts through the mm kernels and the decode steps after them (half weight tiles for the
+// quantized types): stories260K 3.9e-4, the Q8_0 model against its F32 dequantization 7.2e-5.
 constexpr double kF32ActivationTolerance = 1e-3;  // F32 activations on the CPU: the F16 probabilities only
 constexpr double kF16ActivationTolerance = 1.2e-3;
 constexpr double kQ8_0ActivationTolerance = 2.5e-2;
 constexpr double kQ8_KActivationTolerance = 5e-2;
 
-// One step through the plan on the emulator against the CPU's logits of the same tokens:
-// returns |diff| / max |logit|. Where the CPU's best logit leads the second by more than
-// twice the tolerated difference, the Metal step must pick the same token.
+// One step through the plan on the emulator against the CPU's logits of the same tokens (the
+// last token's, or every token's when all_logits): returns |diff| / max |logit|. Where the
+// CPU's best logit of a row leads the second by more than twice the tolerated difference, the
+// Metal step must pick the same token.
 double compare_step(const Model& model, alloy_test::PlanRunner& runner, Context& ctx, const std::vector<int32_t>& tokens,
-                    int pos0, double tolerance) {
-  const alloy::metal::StepShape step{static_cast<int>(tokens.size()), pos0, runner.kv_capacity(), false};
+                    int pos0, double tolerance, bool all_logits = false) {
+  const alloy::metal::StepShape step{static_cast<int>(tokens.size()), pos0, runner.kv_capacity(), all_logits};
   const alloy::metal::Plan plan = alloy::metal::plan_step(model, step);
   alloy::metal::check_plan(plan);
+  const bool matmul = std::any_of(plan.dispatches.begin(), plan.dispatches.end(),
+                                  [](const alloy::metal::Dispatch& d) { return d.pipeline.rfind("kernel_mm_", 0) == 0; });
+  CHECK_EQ(matmul, tokens.size() >= static_cast<size_t>(kargs::kMatMulMinTokens));  // the prompt path, never decode
   std::vector<int32_t> positions(tokens.size());
   for (size_t t = 0; t < tokens.size(); ++t) positions[t] = pos0 + static_cast<int32_t>(t);
   const std::vector<float> got = runner.run(plan, tokens, positions);
-  const std::vector<float>& expected = ctx.eval(tokens, false);
+  const std::vector<float>& expected = ctx.eval(tokens, all_logits);
   CHECK_EQ(got.size(), expected.size());
   if (got.size() != expected.size() || got.empty()) return INFINITY;
   double max_logit = 0, max_diff = 0;
@@ -82,19 +89,26 @@ double compare_step(const Model& model, alloy_test::PlanRunner& runner, Context&
     const double diff = std::fabs(static_cast<double>(got[i]) - expected[i]);
     max_diff = std::isnan(diff) ? INFINITY : std::max(max_diff, diff);
   }
-  std::vector<float> sorted = expected;
-  std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
-  if (sorted[0] - sorted[1] > 2 * tolerance * max_logit) {
-    const auto best = [](const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); };
-    CHECK_EQ(best(got), best(expected));
+  const size_t n_vocab = static_cast<size_t>(model.hparams().n_vocab);
+  for (size_t row = 0; row + n_vocab <= got.size(); row += n_vocab) {
+    const std::vector<float> e(expected.begin() + row, expected.begin() + row + n_vocab);
+    const std::vector<float> g(got.begin() + row, got.begin() + row + n_vocab);
+    std::vector<float> sorted = e;
+    std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+    if (sorted[0] - sorted[1] > 2 * tolerance * max_logit) {
+      const auto best = [](const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); };
+      CHECK_EQ(best(g), best(e));
+    }
   }
   return max_logit > 0 ? max_diff / max_logit : max_diff;
 }
 
-// The prompt step, then a decode step per kDecode token; prints each step's relative
-// difference and checks the worst against the tolerance.
-// cpu_model: the model the CPU runs (null: the same one).
-void compare_model(const std::string& name, const Model& model, const Model* cpu_model, double tolerance) {
+// The prompt step (kPrompt, or a prompt of prompt_tokens tokens), then a decode step per
+// kDecode token; prints each step's relative difference and checks the worst against the
+// tolerance. cpu_model: the model the CPU runs (null: the same one); all_logits: the prompt
+// step's logits of every token.
+void compare_model(const std::string& name, const Model& model, const Model* cpu_model, double tolerance, int prompt_tokens = 0,
+                   bool all_logits = false) {
   alloy_test::PlanRunner runner(model, kKvCapacity);
   ContextParams params;
   params.n_ctx = kKvCapacity;
@@ -102,7 +116,8 @@ void compare_model(const std::string& name, const Model& model, const Model* cpu
   const int n_vocab = model.hparams().n_vocab;
   std::vector<int32_t> prompt;
   for (int32_t id : kPrompt) prompt.push_back(id % n_vocab);  // every model here has n_vocab 512
-  double worst = compare_step(model, runner, ctx, prompt, 0, tolerance);
+  for (int32_t t = static_cast<int32_t>(prompt.size()); t < prompt_tokens; ++t) prompt.push_back((37 * t + 11) % n_vocab);
+  double worst = compare_step(model, runner, ctx, prompt, 0, tolerance, all_logits);
   std::printf("%-28s |metal - cpu| / max |logit|: prompt of %zu tokens %.3g, decode", name.c_str(), prompt.size(), worst);
   int pos = static_cast<int>(prompt.size());
   for (int32_t id : kDecode) {
@@ -167,6 +182,50 @@ TEST_CASE("emulated Metal forward pass: random qwen2 models (Q8_0, F16, Q4_K) ma
 TEST_CASE("emulated Metal forward pass: stories260K (llama, F32) matches the CPU backend's logits") {
   const std::shared_ptr<const Model> model = Model::open(alloy_test::shared_models_dir() + "/stories260K.gguf");
   compare_model("stories260K F32", *model, nullptr, kF32ActivationTolerance);
+}
+
+// The embedding types of Q4_K_M / Q6_K files (get_rows.metal decodes any weight type) and BF16
+// weights throughout (and in the tied output), each against the CPU on the model's weights
+// dequantized to F32, so the tolerance is the F32 one (attention rounding only).
+TEST_CASE("emulated Metal forward pass: Q6_K / Q4_K embeddings and BF16 weights match the CPU on F32 weights") {
+  struct Case {
+    const char* name;  // also the model's file name
+    GgmlType layers, embd;
+  };
+  const Case cases[] = {{"qwen2-q4_k-embd-q6_k", GgmlType::Q4_K, GgmlType::Q6_K},
+                        {"qwen2-q4_k-embd-q4_k", GgmlType::Q4_K, GgmlType::Q4_K},
+                        {"qwen2-bf16", GgmlType::BF16, GgmlType::BF16}};
+  for (const Case& c : cases) {
+    RandomModelConfig config = alloy_test::small_qwen2(c.layers, 1);
+    config.tensor_types["token_embd.weight"] = c.embd;
+    const auto model = alloy_test::random_plan_model(std::string("forward-") + c.name, config);
+    const auto f32 = dequantized(*model);
+    compare_model(std::string(c.name) + " vs CPU F32", *model, f32.get(), kF32ActivationTolerance);
+  }
+}
+
+// Prompt steps of kargs::kMatMulMinTokens tokens or more take the SIMD-group matrix kernels
+// (kernel_mm_*, with RMSNorm and SwiGLU dispatched on their own). The emulator runs them
+// slowly (every 8x8 matrix operation is a rendezvous of 32 lanes: about 0.1 s per 16
+// threadgroup K steps), so stories260K takes the shortest such prompt (the threshold itself,
+// one 32-token tile; with every token's logits, so the output matmul is an mm too) and the
+// random model, one layer of the small qwen2 at half its width, a prompt of
+// kPromptMatMulTokens that spans two tiles. The random model is compared with the
+// CPU on its F32 dequantization, the strictest comparison: only the Metal kernels' own
+// rounding remains, the half weight tiles included. test_metal_matmul.cpp covers every weight
+// type of kernel_mm.
+constexpr int kPromptMatMulTokens = 40;
+
+TEST_CASE("emulated Metal forward pass: prompts through the mm kernels match the CPU (stories260K, qwen2 Q8_0)") {
+  const std::shared_ptr<const Model> stories = Model::open(alloy_test::shared_models_dir() + "/stories260K.gguf");
+  // Every token's logits: the output matmul takes the mm path too.
+  compare_model("stories260K F32 (mm, all logits)", *stories, nullptr, kF32ActivationTolerance, kargs::kMatMulMinTokens, true);
+  RandomModelConfig config = alloy_test::small_qwen2(GgmlType::Q8_0, 1);
+  config.n_embd = 128;
+  config.n_ff = 256;
+  const auto model = alloy_test::random_plan_model("forward-mm-q8_0", config);
+  const auto f32 = dequantized(*model);
+  compare_model("qwen2 Q8_0 (mm prompt) vs CPU F32", *model, f32.get(), kF32ActivationTolerance, kPromptMatMulTokens);
 }
 
 namespace {

@@ -2,7 +2,7 @@
 // and run by the emulator (backend/metal/emu/) against the CPU backend: rope_store.metal (RoPE
 // of Q and K, K and V into the F16 KV cache) against rope_cache / rope_head and
 // CpuBackend::store_kv, with the standalone kernels' tolerances (test_metal_ops.cpp). The fused
-// matrix-vector kernels are tested with the others in test_metal_matvec.cpp.
+// matrix-vector kernels are tested with the others in test_metal_matvec*.cpp (matvec_check.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

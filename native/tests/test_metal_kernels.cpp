@@ -82,7 +82,7 @@ DispatchReport run_matvec_q8_0(const kargs::MatVec& args, int n_tokens, LaneOrde
   const auto wv = w.view<const metal::uchar>();
   const auto xv = x.view<const float>();
   const auto yv = y.view<float>();
-  const kargs::MatVecFused fused{args, 0.0f, 0};  // plain input, no bias (all variants: test_metal_matvec.cpp)
+  const kargs::MatVecFused fused{args, 0.0f, 0};  // plain input, no bias (all variants: matvec_check.h)
   const Buffer unused("unused", 0);
   const auto uv = unused.view<const float>();
   return dispatch(c, [&](const Lane& l) {

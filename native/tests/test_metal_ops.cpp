@@ -1,8 +1,8 @@
 // The element-wise and data-movement Metal kernels of the forward pass (kv_store, rope, swiglu,
-// add, get_rows), compiled as C++ and run by the emulator (backend/metal/emu/), against the CPU
-// backend on odd shapes, sizes that are not multiples of the threadgroup, and both lane
-// orders. Every dispatch must run clean (no out-of-bounds access, no partial barrier).
-// The attention kernels are tested in test_metal_attention.cpp.
+// add), compiled as C++ and run by the emulator (backend/metal/emu/), against the CPU backend
+// on odd shapes, sizes that are not multiples of the threadgroup, and both lane orders. Every
+// dispatch must run clean (no out-of-bounds access, no partial barrier). The attention kernels
+// are tested in test_metal_attention.cpp, get_rows in test_metal_get_rows.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,7 +15,6 @@
 namespace metal_ops {
 #include "backend/metal/emu/kernel_begin.h"
 #include "backend/metal/kernels/add.metal"
-#include "backend/metal/kernels/get_rows.metal"
 #include "backend/metal/kernels/kv_store.metal"
 #include "backend/metal/kernels/rope.metal"
 #include "backend/metal/kernels/swiglu.metal"
@@ -24,11 +23,8 @@ namespace metal_ops {
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_kernels.h"
-#include "backend/cpu/quant.h"
 #include "check.h"
-#include "core/half.h"
 #include "core/rng.h"
-#include "random_rows.h"
 #include "rope_reference.h"
 
 using namespace alloy;
@@ -252,63 +248,6 @@ TEST_CASE("add.metal: y += x and y[r] += bias are the CPU backend's bits") {
                                        l.threads_per_threadgroup.x);
       })));
       CHECK(yb.to_vector<float>() == expect);
-    }
-  }
-}
-
-TEST_CASE("get_rows.metal: F32, F16 and Q8_0 embedding rows are the CPU's dequantized bits") {
-  struct Shape {
-    GgmlType type;
-    int n_cols, n_rows, threads, out_pad;
-    std::vector<int32_t> ids;
-  };
-  const Shape shapes[] = {{GgmlType::F32, 7, 5, 32, 1, {4, 0, 4, 2}},
-                          {GgmlType::F16, 7, 5, 32, 0, {3}},
-                          {GgmlType::F32, 896, 11, 256, 0, {10, 1, 0}},
-                          {GgmlType::F16, 130, 9, 64, 3, {8, 8, 0, 5, 2}},
-                          {GgmlType::F16, 1, 3, 32, 0, {2, 1}},
-                          {GgmlType::Q8_0, 32, 3, 32, 0, {1, 2}},
-                          {GgmlType::Q8_0, 224, 6, 96, 2, {5, 0, 3}}};
-  Rng rng(85);
-  for (const Shape& s : shapes) {
-    const size_t row_bytes = *ggml_row_bytes(s.type, static_cast<uint64_t>(s.n_cols));
-    std::vector<uint8_t> weights;
-    for (int r = 0; r < s.n_rows; ++r) {
-      std::vector<uint8_t> row(row_bytes);
-      if (s.type == GgmlType::Q8_0) {
-        row = alloy_test::random_weight_row(s.type, s.n_cols, rng);
-      } else {
-        for (int j = 0; j < s.n_cols; ++j) {
-          const float value = 1.5f * rng.normal();
-          const uint16_t h = float_to_f16_bits(value);
-          if (s.type == GgmlType::F32) std::memcpy(&row[static_cast<size_t>(j) * 4], &value, 4);
-          if (s.type == GgmlType::F16) std::memcpy(&row[static_cast<size_t>(j) * 2], &h, 2);
-        }
-      }
-      weights.insert(weights.end(), row.begin(), row.end());
-    }
-    const int n_ids = static_cast<int>(s.ids.size());
-    const int stride = s.n_cols + s.out_pad;
-    std::vector<float> expect(static_cast<size_t>(n_ids) * stride, 0.0f);
-    for (int i = 0; i < n_ids; ++i) {
-      const uint8_t* source = &weights[static_cast<size_t>(s.ids[i]) * row_bytes];
-      cpu::dequantize_row(s.type, source, &expect[static_cast<size_t>(i) * stride], s.n_cols);
-    }
-    const kargs::GetRows args{s.n_cols, 0, static_cast<uint64_t>(row_bytes), static_cast<uint64_t>(stride)};
-    for (LaneOrder order : kOrders) {
-      const Buffer wb = Buffer::of("weights", weights), ib = Buffer::of("ids", s.ids);
-      const Buffer ob("out", expect.size() * sizeof(float));
-      const auto wv = wb.view<const metal::uchar>();
-      const auto iv = ib.view<const int>();
-      const auto ov = ob.view<float>();
-      CHECK(clean(dispatch(grid(groups_for(s.n_cols, s.threads), n_ids, s.threads, order), [&](const Lane& l) {
-        const auto kernel = s.type == GgmlType::F32   ? &metal_ops::kernel_get_rows_f32
-                            : s.type == GgmlType::F16 ? &metal_ops::kernel_get_rows_f16
-                                                      : &metal_ops::kernel_get_rows_q8_0;
-        kernel(args, wv, iv, ov, l.threadgroup_position_in_grid, l.thread_index_in_threadgroup,
-               l.threads_per_threadgroup.x);
-      })));
-      CHECK(ob.to_vector<float>() == expect);
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "backend/metal/kernels/kernel_args.h"
 #include "backend/metal/plan/forward_plan.h"
@@ -51,7 +52,7 @@ int64_t groups_for(int64_t n_rows, int rows_per_group) { return (n_rows + rows_p
 
 TEST_CASE("matvec grids cover every output row once, attention picks decode or prefill") {
   RandomModelConfig config = shape_05b(GgmlType::Q4_K);
-  config.tensor_types["token_embd.weight"] = GgmlType::Q8_0;  // get_rows has no K-quant kernel yet
+  config.tensor_types["token_embd.weight"] = GgmlType::Q8_0;  // the tied output: a second matvec type
   const auto model = alloy_test::random_plan_model("plan-q4_k", config);
   int qkv_dispatches = 0;
   for (int n_tokens : {1, 5}) {
@@ -83,6 +84,42 @@ TEST_CASE("matvec grids cover every output row once, attention picks decode or p
   CHECK_EQ(qkv_dispatches, 2 * 24);
 }
 
+// Prompt steps of kargs::kMatMulMinTokens tokens or more: the mm kernels with the RMSNorm and
+// SwiGLU they do not fuse, 12 dispatches per layer; the output too when every token's logits
+// are wanted. One token fewer keeps the matvec plan.
+TEST_CASE("prompt plan: kMatMulMinTokens tokens or more take kernel_mm, with grids over row and token tiles") {
+  const auto model = alloy_test::random_plan_model("plan-mm-q4_k", alloy_test::small_qwen2(GgmlType::Q4_K, 2));
+  const int n_min = kargs::kMatMulMinTokens;
+  const Plan below = plan_step(*model, StepShape{n_min - 1, 0, 64, true});
+  check_plan(below);
+  CHECK_EQ(count_layer(below, 0), 6);
+  const std::vector<std::string> layer = {"kernel_rms_norm_f32", "kernel_mm_q4_K", "kernel_mm_q4_K", "kernel_mm_q4_K",
+                                          "kernel_rope_store_f16", "kernel_attention_prefill_f16", "kernel_mm_q4_K",
+                                          "kernel_rms_norm_f32", "kernel_mm_q4_K", "kernel_mm_q4_K", "kernel_swiglu_f32",
+                                          "kernel_mm_q4_K"};
+  for (int n_tokens : {n_min, 40}) {
+    const Plan plan = plan_step(*model, StepShape{n_tokens, 3, 64, true});
+    check_plan(plan);
+    std::vector<std::string> layer0;
+    for (const Dispatch& d : plan.dispatches) {
+      if (d.layer == 0) layer0.push_back(d.pipeline);
+      CHECK(d.pipeline.rfind("kernel_mv_", 0) != 0);
+      if (d.pipeline.rfind("kernel_mm_", 0) != 0) continue;
+      kargs::MatMul args{};
+      std::memcpy(&args, d.args.data(), sizeof args);
+      CHECK_EQ(static_cast<int64_t>(d.threadgroups.x), groups_for(args.n_rows, kargs::kMatMulRows));
+      CHECK_EQ(static_cast<int64_t>(d.threadgroups.y), groups_for(n_tokens, kargs::kMatMulTokens));
+      CHECK_EQ(args.n_tokens, n_tokens);
+    }
+    CHECK(layer0 == layer);
+    CHECK_EQ(count_layer(plan, 1), 12);
+    CHECK_EQ(plan.dispatches.back().pipeline, std::string("kernel_mm_q8_0"));  // the tied Q8_0 output, every token
+  }
+  const Plan last_only = plan_step(*model, StepShape{40, 0, 64, false});
+  check_plan(last_only);
+  CHECK_EQ(last_only.dispatches.back().pipeline, std::string("kernel_mv_q8_0_norm_store"));
+}
+
 TEST_CASE("check_plan catches a binding past its buffer and a read before any write") {
   const auto model = alloy_test::random_plan_model("plan-f16", shape_05b(GgmlType::F16));
   Plan plan = plan_step(*model, StepShape{2, 0, 32, false});
@@ -95,12 +132,20 @@ TEST_CASE("check_plan catches a binding past its buffer and a read before any wr
   CHECK_THROWS_KIND(check_plan(unordered), ErrorKind::internal);
 }
 
-TEST_CASE("typed refusals: a step past the cache, a weight type without a kernel") {
+// Every weight type a model can hold (the CPU backend's) has Metal kernels, BF16 included; the
+// type refusal left is a gate / up pair of two types (one kernel reads both).
+TEST_CASE("typed refusals: a step past the cache, gate and up weights of two types") {
   const auto model = alloy_test::random_plan_model("plan-q8_0-small", shape_05b(GgmlType::Q8_0));
   CHECK_THROWS_KIND(plan_step(*model, StepShape{8, 60, 64, false}), ErrorKind::invalid_argument);
   CHECK_THROWS_KIND(plan_step(*model, StepShape{0, 0, 64, false}), ErrorKind::invalid_argument);
   RandomModelConfig bf16 = shape_05b(GgmlType::BF16);
   bf16.n_layer = 1;
   const auto bf16_model = alloy_test::random_plan_model("plan-bf16", bf16);
-  CHECK_THROWS_KIND(plan_step(*bf16_model, StepShape{1, 0, 64, false}), ErrorKind::unsupported_tensor_type);
+  const Plan bf16_plan = plan_step(*bf16_model, StepShape{1, 0, 64, false});
+  check_plan(bf16_plan);
+  CHECK_EQ(bf16_plan.dispatches.front().pipeline, std::string("kernel_get_rows_bf16"));
+  CHECK_EQ(bf16_plan.dispatches.back().pipeline, std::string("kernel_mv_bf16_norm_store"));
+  bf16.tensor_types["blk.0.ffn_up.weight"] = GgmlType::Q8_0;
+  const auto mixed_model = alloy_test::random_plan_model("plan-bf16-mixed-ffn", bf16);
+  CHECK_THROWS_KIND(plan_step(*mixed_model, StepShape{1, 0, 64, false}), ErrorKind::unsupported_tensor_type);
 }

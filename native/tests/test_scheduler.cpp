@@ -97,16 +97,26 @@ SlotShape tiny_shape() { return SlotShape{2, 16, 8, KvType::f32}; }
 
 }  // namespace
 
-TEST_CASE("reuse_prefix keeps the longest common prefix but re-evaluates the last prompt token") {
+TEST_CASE("next_step_size never leaves a one-token step behind a longer one") {
+  CHECK_EQ(next_step_size(4, 4), 4);
+  CHECK_EQ(next_step_size(5, 4), 3);  // then 2
+  CHECK_EQ(next_step_size(33, 32), 31);
+  CHECK_EQ(next_step_size(34, 32), 32);
+  CHECK_EQ(next_step_size(1, 32), 1);
+  CHECK_EQ(next_step_size(10, 1), 1);
+}
+
+TEST_CASE("reuse_prefix keeps the longest common prefix but re-evaluates the last two prompt tokens") {
   SlotPool pool(tiny_shape(), 1 << 20);
   Slot& slot = pool.acquire("s");
   slot.tokens = {5, 6, 7, 8};
   slot.cache->commit(4);
-  CHECK_EQ(reuse_prefix(slot, {5, 6, 9}), 2);
+  CHECK_EQ(reuse_prefix(slot, {5, 6, 7, 9}), 2);  // 3 in common, but 7 and 9 are evaluated together
   CHECK_EQ(slot.cache->n_filled(), 2);
+  CHECK_EQ(reuse_prefix(slot, {5, 6, 9}), 1);
   slot.tokens = {5, 6, 7};
-  slot.cache->commit(1);
-  CHECK_EQ(reuse_prefix(slot, {5, 6, 7}), 2);  // identical prompt: the last token is evaluated again
+  slot.cache->commit(2);
+  CHECK_EQ(reuse_prefix(slot, {5, 6, 7}), 1);  // identical prompt: the last two tokens are evaluated again
   CHECK_EQ(reuse_prefix(slot, {1}), 0);
   CHECK_EQ(slot.tokens.size(), static_cast<size_t>(0));
 }
@@ -150,8 +160,8 @@ TEST_CASE("streams llama.cpp's greedy continuation and reuses the prefix on the 
   const std::vector<int32_t> longer = concat(kStoriesPrompt, std::vector<int32_t>(kStoriesGreedy.begin(), kStoriesGreedy.begin() + 10));
   scheduler.submit(request("completion", longer, 10), second.sink());
   const Outcome b = second.wait();
-  CHECK_EQ(b.summary.n_reused, static_cast<int>(longer.size()) - 1);
-  CHECK_EQ(b.summary.n_evaluated, 1);
+  CHECK_EQ(b.summary.n_reused, static_cast<int>(longer.size()) - 2);
+  CHECK_EQ(b.summary.n_evaluated, 2);
   CHECK(b.tokens == std::vector<int32_t>(kStoriesGreedy.begin() + 10, kStoriesGreedy.end()));
 }
 

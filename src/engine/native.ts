@@ -177,6 +177,24 @@ export interface EngineOptions {
   kvType?: 'f16' | 'f32';
   /** Cap on the KV memory of all slots together (default: room for 3 slots). Idle slots are evicted least recently used first. */
   kvBudgetBytes?: number;
+  /** Which backend evaluates: Metal when available ('auto', the default), or forced. Metal that cannot run falls back to the CPU; `stats().backend` says why. */
+  backend?: BackendPreference;
+}
+
+export type BackendPreference = 'auto' | 'cpu' | 'metal';
+
+/** The backend an engine runs on, as chosen at construction. */
+export interface BackendReport {
+  preference: BackendPreference;
+  kind: 'cpu' | 'metal';
+  /** CPU: the SIMD level of the kernels (e.g. 'avx2'); Metal: the GPU's name. */
+  device: string;
+  /** Metal: the GPU shares the CPU's memory. */
+  unifiedMemory: boolean;
+  /** Metal: compute dispatches per decoded token (0 on the CPU). */
+  dispatchesPerToken: number;
+  /** Why Metal is not in use although the preference allowed it ('' when it is, or when 'cpu' was asked). */
+  fallbackReason: string;
 }
 
 export interface GenerateOptions {
@@ -247,6 +265,7 @@ export interface EngineStats {
   activeRequests: number;
   queuedRequests: number;
   slotsEvicted: number;
+  backend: BackendReport;
 }
 
 export interface NativeEngine {

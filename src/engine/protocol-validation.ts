@@ -3,6 +3,7 @@
 // (`chunks[2].text must be a string, got number`). Unknown fields are refused too, so a
 // misspelt option fails loudly instead of being ignored.
 import {
+  type BackendPreference,
   type CancelParams,
   type ChatMessage,
   type ChatParams,
@@ -128,14 +129,21 @@ function initialize(value: unknown): InitializeParams {
   return { protocolVersion: f.number('protocolVersion', 0, Number.MAX_SAFE_INTEGER, true), client: f.string('client', 200) };
 }
 
+const BACKENDS: readonly string[] = ['auto', 'cpu', 'metal'] satisfies BackendPreference[];
+
 function loadModel(value: unknown): LoadModelParams {
-  const f = new Fields(value, '', ['path', 'contextSize', 'threads', 'kvBudgetMb']);
+  const f = new Fields(value, '', ['path', 'contextSize', 'threads', 'kvBudgetMb', 'backend']);
+  const backend = f.optString('backend', 16);
+  if (backend !== undefined && !BACKENDS.includes(backend)) {
+    throw new InvalidParamsError(`${f.at('backend')} must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  }
   return withOptional<LoadModelParams>(
     { path: f.string('path', 4096, 1) },
     {
       contextSize: f.optNumber('contextSize', 16, MAX_TOKENS, true),
       threads: f.optNumber('threads', 1, 256, true),
       kvBudgetMb: f.optNumber('kvBudgetMb', 1, 1 << 20, true),
+      backend: backend as BackendPreference | undefined,
     },
   );
 }

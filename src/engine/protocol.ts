@@ -5,11 +5,11 @@
 // compares it on both sides. Errors are JSON-RPC errors whose `data.kind` is the stable kind.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-import type { EngineStats, LoadPhase, SamplerOptions } from './native';
+import type { BackendPreference, BackendReport, EngineStats, LoadPhase, SamplerOptions } from './native';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
-export type { EngineStats, LoadPhase } from './native';
+export type { BackendPreference, BackendReport, EngineStats, LoadPhase } from './native';
 
 // ---- initialize -------------------------------------------------------------------------
 
@@ -40,6 +40,8 @@ export interface LoadModelParams {
   threads?: number;
   /** Cap on the KV memory of all slots together, MiB (default: room for 3 slots). */
   kvBudgetMb?: number;
+  /** 'auto' (default): Metal when it can run, else the CPU; 'cpu' / 'metal' force one (Metal that cannot run still falls back, with the reason in `backend`). */
+  backend?: BackendPreference;
 }
 
 export interface FimTokenIds {
@@ -65,6 +67,8 @@ export interface ModelInfo {
   tensorTypes: Record<string, number>;
   fileSizeBytes: number;
   loadMs: number;
+  /** The backend the model runs on, and why not Metal when it is not. */
+  backend: BackendReport;
 }
 
 export interface LoadProgressParams {

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 
 import { EngineClient, EngineError, type EngineState } from '../engine/client';
+import { describeBackend } from '../engine/backend-report';
 import type { ModelInfo } from '../engine/protocol';
 import type { AlloySettings } from './settings-schema';
 
@@ -18,6 +19,8 @@ export interface EngineControllerOptions {
   hostScript: string;
   log: (line: string) => void;
   onStatus: (status: EngineStatus) => void;
+  /** The demo model shipped in the package, loaded when the settings name no model. */
+  demoModelPath?: string;
 }
 
 function describe(error: unknown): string {
@@ -50,9 +53,23 @@ export class EngineController {
     return this.loaded;
   }
 
+  /** Whether the model in use is the shipped demo (no model chosen yet). */
+  get isDemo(): boolean {
+    return this.modelPath !== '' && this.modelPath === this.options.demoModelPath;
+  }
+
+  /** Frees the model (`Alloy: Unload Model`) until a model is loaded or selected again. */
+  async unload(): Promise<void> {
+    ++this.loadEpoch;
+    this.loaded = undefined;
+    this.setStatus({ kind: 'no-model' });
+    if (this.client.state !== 'stopped') await this.client.unloadModel();
+    this.options.log('model unloaded');
+  }
+
   /** Loads, reloads or unloads as the settings require (no-op when the model settings are unchanged). */
   async apply(settings: AlloySettings, force = false): Promise<void> {
-    const wanted = settings.model.path;
+    const wanted = settings.model.path || (this.options.demoModelPath ?? '');
     if (!force && wanted === this.modelPath && this.status.kind !== 'error') return;
     this.modelPath = wanted;
     const epoch = ++this.loadEpoch;
@@ -62,7 +79,7 @@ export class EngineController {
       if (this.client.state !== 'stopped') await this.client.unloadModel().catch(() => undefined);
       return;
     }
-    const name = path.basename(wanted);
+    const name = path.basename(wanted) + (wanted === this.options.demoModelPath ? ' (demo)' : '');
     this.setStatus({ kind: 'loading', model: name, fraction: 0 });
     try {
       const info = await this.client.loadModel(
@@ -70,12 +87,14 @@ export class EngineController {
           path: wanted,
           ...(settings.engine.contextSize > 0 ? { contextSize: settings.engine.contextSize } : {}),
           ...(settings.engine.threads > 0 ? { threads: settings.engine.threads } : {}),
+          backend: settings.engine.backend,
         },
         { onProgress: (p) => epoch === this.loadEpoch && this.setStatus({ kind: 'loading', model: name, fraction: p.fraction }) },
       );
       if (epoch !== this.loadEpoch) return;
       this.loaded = info;
       this.options.log(`model ready: ${wanted} (${info.arch}, context ${info.contextSize}, ${info.threads} threads, FIM ${info.fim ? 'yes' : 'no'})`);
+      this.options.log(describeBackend(info.backend));
       this.setStatus({ kind: 'ready', model: name });
     } catch (error) {
       if (epoch !== this.loadEpoch) return;

@@ -5,10 +5,14 @@ import * as vscode from 'vscode';
 
 import { EngineError } from '../engine/client';
 import { CompletionFeature } from './completion-feature';
-import { engineStatusFromInitialize, formatDiagnostics, type Diagnostics } from './diagnostics';
+import { registerBenchmarkCommand } from './benchmark-command';
+import { registerDiagnosticsCommand } from './diagnostics-command';
 import { EngineController, type EngineStatus } from './engine-controller';
+import { offerRecommendedModel, registerModelCommands, rememberModel } from './model-commands';
+import { registerDownloadCommand } from './model-download-command';
+import { RequestLog } from './request-log';
 import { readSettings, SETTINGS_SECTION } from './settings';
-import type { AlloySettings } from './settings-schema';
+import { needsReload, type AlloySettings } from './settings-schema';
 import { STATUS_MENU_COMMAND, StatusBar } from './status-bar';
 import type { StatusInput } from './status-view';
 
@@ -20,6 +24,9 @@ export interface CompletionStatsSnapshot {
 }
 
 let controller: EngineController | undefined;
+
+/** The demo model in the package (assets/demo/, with its licence): Karpathy's stories260K. */
+export const DEMO_MODEL_FILE = 'stories260K.gguf';
 
 /** Once per model file: a model without FIM tokens completes from the text before the cursor only. */
 function noticeIfNoFim(context: vscode.ExtensionContext, engine: EngineController): void {
@@ -42,16 +49,26 @@ export function activate(context: vscode.ExtensionContext): void {
   const status: StatusInput = { status: { kind: 'no-model' }, completionsEnabled: settings.completions.enabled, activity: 'idle', last: undefined };
   const render = (): void => statusBar.render({ ...status, completionsEnabled: settings.completions.enabled });
   const reportedErrors = new Set<string>();
+  const requests = new RequestLog();
 
+  const demoModelPath = path.join(context.extensionPath, 'assets', 'demo', DEMO_MODEL_FILE);
   const engineController = new EngineController({
     hostScript: path.join(context.extensionPath, 'dist', 'engine-host.js'),
+    demoModelPath,
     log: (line) => output.info(line),
     onStatus: (s: EngineStatus) => {
       status.status = s;
+      if (s.kind === 'error') requests.addError(s.message);
       if (s.kind !== 'ready') feature.modelChanged();
       if (s.kind === 'ready') {
         reportedErrors.clear();
-        noticeIfNoFim(context, engineController);
+        const loaded = engineController.model;
+        if (engineController.isDemo) {
+          offerRecommendedModel(context);
+        } else if (loaded) {
+          rememberModel(context, loaded.path);
+          noticeIfNoFim(context, engineController);
+        }
       }
       render();
     },
@@ -64,11 +81,13 @@ export function activate(context: vscode.ExtensionContext): void {
     },
     onFigures: (figures) => {
       status.last = figures;
+      requests.addRequest(figures);
       render();
     },
     // Errors go to the log (once per kind until the engine is ready again) and the status bar, never a modal.
     onError: (error) => {
       const kind = error instanceof EngineError ? error.kind : 'internal';
+      requests.addError(`completion failed: ${error instanceof Error ? error.message : String(error)}`);
       if (reportedErrors.has(kind)) return;
       reportedErrors.add(kind);
       output.error(`completion failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -84,10 +103,12 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => engineController.dispose() },
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(SETTINGS_SECTION)) return;
+      const previous = settings;
       settings = readSettings(output);
       feature.settingsChanged();
       render();
-      void engineController.apply(settings);
+      // A new model path reloads by itself; threads, context size and backend reload the same model.
+      void engineController.apply(settings, needsReload(previous, settings));
     }),
     vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => StatusBar.showMenu(settings.completions.enabled)),
     vscode.commands.registerCommand('alloy.toggleCompletions', () =>
@@ -101,21 +122,13 @@ export function activate(context: vscode.ExtensionContext): void {
       const now = engineController.current;
       if (now.kind === 'error') void vscode.window.showErrorMessage(`Alloy: ${now.message}`);
     }),
+    registerDownloadCommand(context, (line) => output.info(line)),
+    registerBenchmarkCommand(engineController, (line) => output.info(line)),
+    ...registerModelCommands(context, engineController, demoModelPath, () => settings),
     vscode.commands.registerCommand('alloy.restartEngine', () => engineController.restart(settings)),
     vscode.commands.registerCommand('alloy.showLogs', () => output.show(true)),
     vscode.commands.registerCommand('alloy.completionStats', (): CompletionStatsSnapshot => ({ state: statusBar.state, session: feature.stats, last: feature.lastSuggestion })),
-    vscode.commands.registerCommand('alloy.showDiagnostics', async (): Promise<Diagnostics> => {
-      let engine: Diagnostics['engine'];
-      try {
-        engine = engineStatusFromInitialize(await engineController.client.start());
-      } catch (e) {
-        engine = { ok: false, error: e instanceof Error ? e.message : String(e) };
-      }
-      const diagnostics: Diagnostics = { extensionVersion, platform: process.platform, arch: process.arch, engine };
-      output.info(formatDiagnostics(diagnostics));
-      output.show(true);
-      return diagnostics;
-    }),
+    ...registerDiagnosticsCommand({ extensionVersion, engine: engineController, requests }, (line) => output.debug(line)),
   );
 }
 

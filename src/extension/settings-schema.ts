@@ -1,6 +1,8 @@
 // Alloy's settings as plain data: defaults, bounds and parsing, with no VS Code import so
 // unit tests cover it. settings.ts reads the values from the workspace configuration and
 // re-reads them on every change (no reload needed).
+import type { BackendPreference } from '../engine/native';
+
 export interface AlloySettings {
   completions: {
     enabled: boolean;
@@ -21,6 +23,8 @@ export interface AlloySettings {
     threads: number;
     /** KV positions per slot; 0: the model's training context, at most 4096. */
     contextSize: number;
+    /** 'auto': Metal when it can run, else the CPU; 'cpu' / 'metal' force one. */
+    backend: BackendPreference;
   };
   model: {
     /** GGUF file used for completions; '' = none chosen yet. */
@@ -47,6 +51,8 @@ const INTS = {
   threads: { key: 'engine.threads', min: 0, max: 256, fallback: 0 },
   contextSize: { key: 'engine.contextSize', min: 0, max: 131_072, fallback: 0 },
 } as const satisfies Record<string, IntSpec>;
+
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'cpu', 'metal'];
 
 export const DEFAULT_EXCLUDED_LANGUAGES: readonly string[] = ['plaintext', 'scminput', 'log'];
 
@@ -88,6 +94,16 @@ export function parseSettings(read: SettingReader): ParsedSettings {
     }
     return v.trim();
   };
+  const backend = (): BackendPreference => {
+    const v = read('engine.backend');
+    if (v === undefined || v === null) return 'auto';
+    const found = BACKEND_PREFERENCES.find((b) => b === v);
+    if (found === undefined) {
+      problems.push(`alloy.engine.backend must be one of ${BACKEND_PREFERENCES.join(', ')} (got ${JSON.stringify(v)}); using auto`);
+      return 'auto';
+    }
+    return found;
+  };
   const languages = (): string[] => {
     const v = read('completions.excludeLanguages');
     if (v === undefined || v === null) return [...DEFAULT_EXCLUDED_LANGUAGES];
@@ -110,13 +126,18 @@ export function parseSettings(read: SettingReader): ParsedSettings {
       debounceMaxMs: int(INTS.debounceMaxMs),
       speculative: bool('completions.speculative', true),
     },
-    engine: { threads: int(INTS.threads), contextSize: int(INTS.contextSize) },
+    engine: { threads: int(INTS.threads), contextSize: int(INTS.contextSize), backend: backend() },
     model: { path: str('model.path') },
   };
   return { settings, problems };
 }
 
-/** What changed between two settings that needs the model reloaded (path, threads, context). */
+/** What changed between two settings that needs the model reloaded (path, threads, context, backend). */
 export function needsReload(a: AlloySettings, b: AlloySettings): boolean {
-  return a.model.path !== b.model.path || a.engine.threads !== b.engine.threads || a.engine.contextSize !== b.engine.contextSize;
+  return (
+    a.model.path !== b.model.path ||
+    a.engine.threads !== b.engine.threads ||
+    a.engine.contextSize !== b.engine.contextSize ||
+    a.engine.backend !== b.engine.backend
+  );
 }

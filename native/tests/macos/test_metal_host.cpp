@@ -157,3 +157,40 @@ TEST_CASE("prompt and decoded token on the GPU match the CPU backend, every weig
     check_type(type);
   }
 }
+
+// The engine path on the GPU: a Context that asks for Metal gets it (backend selection, the
+// host executor, the KV cache wrapped without a copy) and matches a CPU Context, through a
+// multi-step prompt, decoding, a rewind and an all-logits step.
+TEST_CASE("Context on Metal: the engine picks the GPU and matches the CPU context") {
+  const std::string path = alloy_test::temp_dir() + "/engine_q8_0.gguf";
+  write_random_model(small_qwen2(GgmlType::Q8_0), path);
+  const std::shared_ptr<const Model> model = Model::open(path);
+  ContextParams p;
+  p.n_ctx = kCapacity;
+  p.n_batch = 4;
+  p.backend = BackendPreference::metal;
+  Context gpu(*model, p);
+  std::printf("  backend: %s on %s (%d dispatches per token)%s%s\n", std::string(backend_kind_name(gpu.backend_report().kind)).c_str(),
+              gpu.backend_report().device.c_str(), gpu.backend_report().dispatches_per_token,
+              gpu.backend_report().fallback_reason.empty() ? "" : ", fallback: ", gpu.backend_report().fallback_reason.c_str());
+  CHECK(gpu.backend_report().kind == BackendKind::metal);
+  p.backend = BackendPreference::cpu;
+  Context cpu(*model, p);
+  const auto compare = [&](const std::vector<int32_t>& tokens, bool all_logits) {
+    const std::vector<float> a = gpu.eval(tokens, all_logits);
+    const std::vector<float> b = cpu.eval(tokens, all_logits);
+    CHECK_EQ(a.size(), b.size());
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+      scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+    }
+    std::printf("  %zu tokens: worst |gpu - cpu| / max|logit| = %.3g\n", tokens.size(), worst / scale);
+    CHECK(worst <= kLogitRelTolerance * scale);
+  };
+  compare(kPrompt, false);
+  compare({kNextToken}, false);
+  gpu.keep_prefix(3);
+  cpu.keep_prefix(3);
+  compare({300, 301, 302, 303, 304, 305}, true);
+}

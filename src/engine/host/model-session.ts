@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 
 import type { EngineStats, LoadProgress, NativeAddon, NativeEngine, NativeModel } from '../native';
 import type { LoadModelParams, ModelInfo } from '../protocol';
+import { describeBackend } from '../backend-report';
 import { HostError } from './host-error';
 
 /** Context per slot when loadModel names none: the model's training context, at most this. */
@@ -71,7 +72,9 @@ export class ModelSession {
           nCtx: contextSize,
           threads,
           ...(params.kvBudgetMb !== undefined ? { kvBudgetBytes: params.kvBudgetMb * 1024 * 1024 } : {}),
+          backend: params.backend ?? 'auto',
         });
+        const backend = engine.stats().backend;
         const loadMs = performance.now() - t0;
         this.loaded = {
           model,
@@ -90,9 +93,11 @@ export class ModelSession {
             tensorTypes: info.tensor_types,
             fileSizeBytes,
             loadMs,
+            backend,
           },
         };
         this.options.log(`loaded ${params.path} (${info.arch}, context ${contextSize}, ${threads} threads) in ${loadMs.toFixed(0)} ms`);
+        this.options.log(describeBackend(backend));
         return this.loaded.info;
       } catch (e) {
         model.close();

@@ -77,10 +77,13 @@ export interface SessionStats {
   tokensEvaluated: number;
 }
 
-/** What the last engine answer cost, for the status bar. */
+/** What the last engine answer cost, for the status bar and the diagnostics. */
 export interface EngineFigures {
   latencyMs: number;
   tokensPerSecond: number;
+  /** Prompt tokens found in the KV cache, and evaluated. */
+  reusedTokens: number;
+  evaluatedTokens: number;
 }
 
 interface Speculation {
@@ -244,6 +247,8 @@ export class CompletionSession {
       this.onEngineFigures?.({
         latencyMs: performance.now() - started,
         tokensPerSecond: result.nGenerated > 1 && generateMs > 0 ? ((result.nGenerated - 1) * 1000) / generateMs : 0,
+        reusedTokens: result.nReused,
+        evaluatedTokens: result.nEvaluated,
       });
     }
     return text;

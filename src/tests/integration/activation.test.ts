@@ -62,6 +62,11 @@ suite('Extension activation', () => {
     assert.ok(engine.engineVersion.length > 0, 'engineVersion is empty');
     assert.ok(Array.isArray(engine.cpuFeatures) && engine.cpuFeatures.every((f) => typeof f === 'string'),
       `cpuFeatures: ${JSON.stringify(engine.cpuFeatures)}`);
+    // The report opens as a Markdown document beside the editor.
+    const report = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'alloy-diagnostics');
+    assert.ok(report, 'the diagnostics report is not open');
+    assert.match(report.getText(), /^# Alloy diagnostics\n[\s\S]*## Model[\s\S]*## Recent completions/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     if (process.env['ALLOY_TEST_FAIL'] === '1') {
       assert.equal(engine.ok, false, 'ALLOY_TEST_FAIL=1 makes this assertion fail on purpose');
     }

@@ -157,8 +157,17 @@ suite('Inline completions', () => {
 
   test('a killed engine shows an error state, then recovers and completes again', async function () {
     this.timeout(60_000);
-    const diagnostics = await vscode.commands.executeCommand<Diagnostics>('alloy.showDiagnostics');
+    const diagnostics = await vscode.commands.executeCommand<Diagnostics>('alloy.showDiagnostics', { quiet: true });
     assert.ok(diagnostics.engine.ok, 'the engine is not running');
+    // The loaded model's backend: Metal on Apple Silicon, else the CPU saying why not Metal.
+    const appleSilicon = process.platform === 'darwin' && process.arch === 'arm64';
+    assert.equal(diagnostics.backend?.kind, appleSilicon ? 'metal' : 'cpu', JSON.stringify(diagnostics.backend));
+    if (!appleSilicon) assert.match(diagnostics.backend?.fallbackReason ?? '', /no Metal backend/);
+    // The figures of the completions the tests above made, and the model's details.
+    assert.ok(diagnostics.requests.count > 0 && diagnostics.requests.p50Ms !== null, JSON.stringify(diagnostics.requests));
+    assert.ok(diagnostics.requests.prefixReuseRate !== null, 'no prefix reuse figure');
+    assert.equal(diagnostics.model?.fim, true);
+    assert.ok((diagnostics.model?.tensorTypes['Q8_0'] ?? 0) > 0, JSON.stringify(diagnostics.model));
     process.kill(diagnostics.engine.pid, 'SIGKILL');
     await waitFor('the error state', async () => {
       const state = (await stats()).state;

@@ -31,6 +31,7 @@ interface SuiteFile {
 const SUITE_FILES: readonly SuiteFile[] = [
   { name: 'activation.test', load: () => import('./activation.test') },
   { name: 'completion.test', load: () => import('./completion.test') },
+  { name: 'models.test', load: () => import('./models.test') },
 ];
 
 type TestState = 'passed' | 'failed' | 'skipped';

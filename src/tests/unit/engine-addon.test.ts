@@ -73,8 +73,8 @@ describe('addon loadModel + Engine', () => {
     expect(first.text).toBe(cli.text);
     expect(first.done).toMatchObject({ stopReason: 'max_tokens', nPrompt: prompt.length, nReused: 0, nEvaluated: prompt.length, nGenerated: 24 });
     const again = await run(engine, { slot: 'completion', tokens: [...prompt, ...cli.tokens.slice(0, 4)], maxTokens: 4 }).result;
-    expect(again.done.nReused).toBe(prompt.length + 3);
-    expect(again.done.nEvaluated).toBe(1);
+    expect(again.done.nReused).toBe(prompt.length + 2);
+    expect(again.done.nEvaluated).toBe(2);
     expect(again.tokens).toEqual(cli.tokens.slice(4, 8));
   });
 
@@ -123,6 +123,24 @@ describe('addon loadModel + Engine', () => {
     const stats = engine.stats();
     expect(stats.slots.map((s) => s.name).sort()).toEqual(['chat', 'completion']);
     expect(stats.kvBytesInUse).toBeLessThanOrEqual(stats.kvBudgetBytes);
+  });
+
+  it('reports its backend: Metal on Apple Silicon, else the CPU with the reason; a bad preference is refused', () => {
+    const backend = engine.stats().backend;
+    expect(backend.preference).toBe('auto');
+    if (process.platform === 'darwin' && process.arch === 'arm64') {
+      // The macOS workflow's check that the engine really runs on the GPU (the reason shows if not).
+      expect(backend).toMatchObject({ kind: 'metal', fallbackReason: '' });
+      expect(backend.dispatchesPerToken).toBeGreaterThan(0);
+    } else {
+      expect(backend).toMatchObject({ kind: 'cpu', unifiedMemory: false, dispatchesPerToken: 0 });
+      expect(backend.device).not.toBe('');
+      expect(backend.fallbackReason).toMatch(/this build has no Metal backend/);
+    }
+    const cpuOnly = new addon.Engine(model, { nCtx: 64, threads: 1, backend: 'cpu' });
+    expect(cpuOnly.stats().backend).toMatchObject({ preference: 'cpu', kind: 'cpu', fallbackReason: '' });
+    cpuOnly.dispose();
+    expect(() => new addon.Engine(model, { nCtx: 64, backend: 'gpu' as 'cpu' })).toThrow(/'backend' must be 'auto', 'cpu' or 'metal'/);
   });
 
   it('loadModel rejects a directory, a truncated file and a non-GGUF file with typed errors', async () => {

@@ -44,7 +44,10 @@ describe('engine host: generation on tiny models', () => {
   let host: RawHost;
   beforeAll(async () => {
     host = new RawHost();
-    await host.call<ModelInfo>('loadModel', { path: FIM_MODEL, contextSize: CONTEXT, threads: TEST_THREADS });
+    const info = await host.call<ModelInfo>('loadModel', { path: FIM_MODEL, contextSize: CONTEXT, threads: TEST_THREADS });
+    // The backend of the loaded model (this build's CPU on Linux), as diagnostics shows it.
+    expect(info.backend.preference).toBe('auto');
+    expect(['cpu', 'metal']).toContain(info.backend.kind);
   });
   afterAll(() => host.kill());
 

@@ -88,6 +88,7 @@ describe('engine host: initialize and bad input', () => {
       ['tokenize', undefined, /params must be an object/],
       ['loadModel', { path: 42 }, /path must be a string/],
       ['loadModel', { path: '/m.gguf', threads: 0 }, /threads must be in \[1, 256\]/],
+      ['loadModel', { path: '/m.gguf', backend: 'gpu' }, /backend must be one of auto, cpu, metal, got 'gpu'/],
       ['complete', { requestId: 'r', prefix: 'a', suffix: '', maxTokens: 'many' }, /maxTokens must be an integer, got string/],
       ['complete', { requestId: 'r', prefix: 'a', suffix: '', maxTokens: 4, chunks: [{ text: null }] }, /chunks\[0\]\.text must be a string, got null/],
       ['chat', { requestId: 'r', maxTokens: 4, messages: 'hello' }, /messages must be an array, got string/],

@@ -3,7 +3,8 @@
 //
 // How a kernel source compiles as C++ (the .metal file stays valid MSL):
 //  * types: metal_types.h (uint, ushort, half, float4, ...); functions: below (sqrt, rsqrt,
-//    fma, max, ...) and simd_ops.h (simd_sum, simd_shuffle_down, threadgroup_barrier, ...);
+//    fma, max, ...), simd_ops.h (simd_sum, simd_shuffle_down, threadgroup_barrier, ...) and
+//    simdgroup_matrix.h (simdgroup_float8x8, simdgroup_load, simdgroup_multiply_accumulate, ...);
 //  * buffers and threadgroup memory are declared through the aliases device_ptr<T> and
 //    threadgroup_ptr<T> (kernels/kernel_prelude.h: `device T *` / `threadgroup T *` in MSL,
 //    the bounds-checked Ptr<T> of buffer_view.h here), so every access is checked;
@@ -38,6 +39,7 @@
 #include "backend/metal/emu/dispatch.h"
 #include "backend/metal/emu/metal_types.h"
 #include "backend/metal/emu/simd_ops.h"
+#include "backend/metal/emu/simdgroup_matrix.h"
 
 namespace alloy::metal_emu {
 template <class T>

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <type_traits>
 
@@ -153,5 +154,16 @@ using uchar4 = vec<uchar, 4>;
 
 static_assert(sizeof(float3) == 16 && alignof(float4) == 16 && sizeof(half4) == 8, "MSL vector layout");
 static_assert(std::is_trivially_copyable_v<float4> && std::is_standard_layout_v<float4>, "vectors are plain data");
+
+// MSL's as_type<T>(value): the same bits read as another type of the same size. Invariant:
+// both types are plain data of equal size, so copying the bytes is the reinterpretation.
+template <class T, class U>
+T as_type(const U& value) {
+  static_assert(sizeof(T) == sizeof(U) && std::is_trivially_copyable_v<T> && std::is_trivially_copyable_v<U>,
+                "as_type: plain data of one size");
+  T out;
+  std::memcpy(&out, &value, sizeof out);
+  return out;
+}
 
 }  // namespace metal

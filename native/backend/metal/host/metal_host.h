@@ -9,8 +9,9 @@
  *   2. alloy_metal_create_pipelines: compiles the embedded library (kAlloyMetalSource, written
  *      by scripts/embed-metal.mjs at build time) and one compute pipeline per name; dispatches
  *      refer to a pipeline by its index in that list.
- *   3. alloy_metal_wrap_buffer (the mapped model file, no copy) and alloy_metal_alloc_buffer
- *      (scratch, KV cache: once, at load) fill the buffer table, ids 0 .. kAlloyMetalMaxBuffers-1.
+ *   3. alloy_metal_wrap_buffer (the mapped model file and each sequence's KV cache memory, no
+ *      copy) and alloy_metal_alloc_buffer (scratch: once, at load) fill the buffer table, ids
+ *      0 .. kAlloyMetalMaxBuffers-1; alloy_metal_release_buffer frees an id for another KV cache.
  *   4. alloy_metal_run per step: every dispatch encoded into one command buffer, committed,
  *      waited for; nothing is allocated on the host side per step beyond Metal's own command
  *      buffer and encoder.
@@ -103,6 +104,11 @@ AlloyMetalStatus alloy_metal_wrap_buffer(AlloyMetalContext* context, uint32_t bu
  * *contents receives its CPU address (for ids, positions, logits). Once per id, at load. */
 AlloyMetalStatus alloy_metal_alloc_buffer(AlloyMetalContext* context, uint32_t buffer_id, uint64_t bytes, void** contents,
                                           AlloyMetalError* error);
+
+/* Forgets buffer `buffer_id` (ARC releases it; wrapped memory stays the caller's) so the id can
+ * be wrapped or allocated again: how the KV caches of more sequences than free ids take turns.
+ * A no-op for an id that is not set. Not while a run is in flight (runs wait, so never). */
+AlloyMetalStatus alloy_metal_release_buffer(AlloyMetalContext* context, uint32_t buffer_id, AlloyMetalError* error);
 
 /* Encodes dispatches[0 .. n) in order into one command buffer (one compute encoder, serial
  * dispatch: each dispatch sees the previous ones' writes), commits it and waits. Fails before

@@ -195,6 +195,13 @@ AlloyMetalStatus alloy_metal_alloc_buffer(AlloyMetalContext* c, uint32_t buffer_
   }
 }
 
+AlloyMetalStatus alloy_metal_release_buffer(AlloyMetalContext* c, uint32_t buffer_id, AlloyMetalError* error) {
+  if (buffer_id >= kAlloyMetalMaxBuffers) return fail(error, "Metal buffer id %u out of range", buffer_id);
+  c->buffers[buffer_id] = nil;
+  c->lengths[buffer_id] = 0;
+  return ALLOY_METAL_OK;
+}
+
 AlloyMetalStatus alloy_metal_run(AlloyMetalContext* c, const AlloyMetalDispatch* dispatches, uint32_t n, AlloyMetalRunReport* report,
                                  AlloyMetalError* error) {
   for (uint32_t i = 0; i < n; ++i) {

@@ -62,6 +62,7 @@ enum : int32_t {
   kMatVecPartials = 4,  // one float per SIMD group, rounded up to setThreadgroupMemoryLength's 16 bytes
   kMatVecF32Rows = 4,
   kMatVecF16Rows = 4,
+  kMatVecBF16Rows = 4,
   kMatVecQ4_0Rows = 4,
   kMatVecQ4_1Rows = 4,
   kMatVecQ5_0Rows = 4,
@@ -224,7 +225,9 @@ struct AddBias {
 };
 
 // get_rows.metal: out[i] = row ids[i] of a weight matrix as floats (CPU reference:
-// CpuBackend::get_rows / dequantize_row). Grid: (ceil(n_cols / ntg), n_ids, 1) threadgroups.
+// CpuBackend::get_rows / dequantize_row). Grid: (1, n_ids, 1) threadgroups of any ntg: one
+// threadgroup per id, whose threads take the row's chunks (of the type's dequantization policy)
+// tid, tid + ntg, ...
 struct GetRows {
   int32_t n_cols;       // elements per weight row
   int32_t reserved;     // write 0
@@ -265,6 +268,53 @@ static_assert(offsetof(AddBias, n) == 0 && offsetof(AddBias, reserved) == 4 && o
 static_assert(offsetof(GetRows, n_cols) == 0 && offsetof(GetRows, reserved) == 4 && offsetof(GetRows, row_bytes) == 8 &&
                   offsetof(GetRows, out_stride) == 16,
               "kargs::GetRows field offsets");
+#endif
+
+// matmul.metal (matmul_template.h), kernel_mm_<type>: the prompt matrix-matrix product of
+// every weight type, y[t][r] (+)= dot(weight row r, x[t]) (+ bias[r]) for the F32 activation
+// rows of n_tokens tokens at once, on SIMD-group matrices. A threadgroup computes a tile of
+// kMatMulRows weight rows x kMatMulTokens tokens, kMatMulK elements of the rows at a time; each
+// of its kMatMulSimdgroups SIMD groups owns half the tile's rows and half its tokens (4 x 2
+// accumulators of 8x8). flags: kMatMulBias adds bias[r] (without it the bias buffer is not
+// read), kMatMulAdd adds into y (y[t][r] += W.x + b; without it y is only written).
+// Buffers: 0 args, 1 weights, 2 x, 3 bias, 4 y. Grid: (ceil(n_rows / kMatMulRows),
+// ceil(n_tokens / kMatMulTokens), 1) threadgroups of 32 * kMatMulSimdgroups threads.
+// Threadgroup memory 0: the weight tile, kMatMulRows * kMatMulK elements of the type's tile
+// element (float for F32 and BF16, half for the others: matmul.metal), 1: the activation tile,
+// kMatMulTokens * kMatMulK floats, 2: the output tile, kMatMulTokens * kMatMulRows floats.
+struct MatMul {
+  int32_t n_cols;    // elements per weight row (the dot-product length)
+  int32_t n_rows;    // weight rows = outputs per token
+  int32_t n_tokens;  // activation rows
+  int32_t flags;     // kMatMulBias | kMatMulAdd
+  uint64_t row_bytes;  // bytes from one weight row to the next
+  uint64_t x_stride;   // floats from one token's activation row to the next
+  uint64_t y_stride;   // floats from one token's output row to the next
+};
+
+// Prompt steps of at least kMatMulMinTokens tokens take the mm kernels, shorter ones (and
+// decode) the matvec kernels: llama.cpp's Metal backend takes kernel_mul_mm for more than
+// ne11_mm_min = 8 tokens, its measured break-even. A 32-token tile is then over a quarter
+// full; below it, the matvec kernels' pass over the weights per token costs less than
+// dequantizing a whole weight tile into threadgroup memory for a few tokens.
+enum : int32_t {
+  kMatMulRows = 64,
+  kMatMulTokens = 32,
+  kMatMulK = 32,
+  kMatMulSimdgroups = 4,
+  kMatMulBias = 1,
+  kMatMulAdd = 2,
+  kMatMulMinTokens = 9,
+};
+
+static_assert(sizeof(MatMul) == 40, "kargs::MatMul layout");
+static_assert(kMatMulRows % 16 == 0 && kMatMulTokens % 16 == 0 && kMatMulK % 16 == 0 && kMatMulSimdgroups == 4,
+              "kargs::MatMul tiles: 2 x 2 SIMD groups of 8x8 matrices, K steps a multiple of every chunk");
+#if !defined(__METAL_VERSION__)
+static_assert(offsetof(MatMul, n_cols) == 0 && offsetof(MatMul, n_rows) == 4 && offsetof(MatMul, n_tokens) == 8 &&
+                  offsetof(MatMul, flags) == 12 && offsetof(MatMul, row_bytes) == 16 && offsetof(MatMul, x_stride) == 24 &&
+                  offsetof(MatMul, y_stride) == 32,
+              "kargs::MatMul field offsets");
 #endif
 
 }  // namespace kargs

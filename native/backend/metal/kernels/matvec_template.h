@@ -1,8 +1,8 @@
 // The decode matrix-vector kernel of every weight type, as one template: y[t][r] from
 // dot(weight row r, x[t]) for the F32 activation rows of the tokens, with the fused input and
 // output variants of kargs::MatVecFused (kernel_args.h). A weight type contributes only its
-// dequantization policy (matvec_float.metal, matvec_legacy.metal, matvec_q8_0.metal,
-// matvec_k_quants.metal), a struct with:
+// dequantization policy (dequant_float.h, dequant_legacy.h, dequant_k_quants.h; get_rows.metal
+// decodes embedding rows with the same policies), a struct with:
 //   kChunk  elements one lane dequantizes at a time (a chunk never straddles two blocks);
 //   kRows   rows per SIMD group (kargs::kMatVec<type>Rows, which the host's grid uses);
 //   static void dequantize(device_ptr<const uchar> row, int chunk, int n_cols, thread float * w)
@@ -10,8 +10,8 @@
 //           the CPU's dequantize_row (backend/cpu/dequantize.cpp), 0 past n_cols.
 //
 // Numerics: weights dequantized against F32 activations, as llama.cpp's Metal backend does
-// (the CPU backend quantizes the activations instead; tests/test_metal_matvec.cpp compares
-// with both). Work split: lane l of a SIMD group takes chunks l, l + 32, ...; it loads (and
+// (the CPU backend quantizes the activations instead; tests/matvec_check.h compares with
+// both). Work split: lane l of a SIMD group takes chunks l, l + 32, ...; it loads (and
 // for the norm variants normalizes) its kChunk activations once for all kRows rows, sums its
 // products chunk by chunk, and the lanes' sums meet with simd_sum. Norm variants: every
 // threadgroup first computes the token's sum of squares (strided over its threads, simd_sum,

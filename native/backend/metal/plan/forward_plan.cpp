@@ -1,5 +1,6 @@
 #include "backend/metal/plan/forward_plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -22,7 +23,9 @@ std::vector<uint8_t> bytes_of(const T& value) {
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
-// The type part of the kernels' host names, and the rows a matvec SIMD group computes.
+// The type part of the kernels' host names, and the rows a matvec SIMD group computes. Every
+// type here has the matvec kernels (kernel_mv_<suffix>_*) and the embedding kernel
+// (kernel_get_rows_<suffix>).
 struct TypeInfo {
   const char* suffix;
   int matvec_rows;
@@ -32,6 +35,7 @@ TypeInfo type_info(GgmlType type) {
   switch (type) {
     case GgmlType::F32: return {"f32", kargs::kMatVecF32Rows};
     case GgmlType::F16: return {"f16", kargs::kMatVecF16Rows};
+    case GgmlType::BF16: return {"bf16", kargs::kMatVecBF16Rows};
     case GgmlType::Q4_0: return {"q4_0", kargs::kMatVecQ4_0Rows};
     case GgmlType::Q4_1: return {"q4_1", kargs::kMatVecQ4_1Rows};
     case GgmlType::Q5_0: return {"q5_0", kargs::kMatVecQ5_0Rows};
@@ -45,7 +49,7 @@ TypeInfo type_info(GgmlType type) {
     default: break;
   }
   throw Error(ErrorKind::unsupported_tensor_type,
-              std::string("no Metal matmul kernel for weight type ") + std::string(ggml_type_name(type)));
+              std::string("no Metal kernels for weight type ") + std::string(ggml_type_name(type)));
 }
 
 // One float-row region of a scratch buffer: `rows` rows of `width` floats.
@@ -112,6 +116,71 @@ class Builder {
     plan_.dispatches.push_back(std::move(d));
   }
 
+  // Prompt steps of kargs::kMatMulMinTokens tokens or more (the mm kernels, which have no
+  // fused norm or SwiGLU, so those take dispatches of their own).
+  bool prompt_matmul(uint64_t n_rows) const { return n_rows >= static_cast<uint64_t>(kargs::kMatMulMinTokens); }
+
+  // out (+)= W . in (+ bias) for in.rows tokens with kernel_mm_<type> (kargs::MatMul).
+  void matmul(const WeightView& w, const Rows& in, const F32Vector* bias, const Rows& out, bool add, int layer) {
+    kargs::MatMul args{};
+    args.n_cols = static_cast<int32_t>(w.n_cols);
+    args.n_rows = static_cast<int32_t>(w.n_rows);
+    args.n_tokens = static_cast<int32_t>(in.rows);
+    args.flags = (bias != nullptr ? kargs::kMatMulBias : 0) | (add ? kargs::kMatMulAdd : 0);
+    args.row_bytes = w.row_bytes;
+    args.x_stride = in.width;
+    args.y_stride = out.width;
+    // The weight tile's element (matmul.metal): float for F32 and BF16, half for the others.
+    const uint32_t tile_element = w.type == GgmlType::F32 || w.type == GgmlType::BF16 ? 4 : 2;
+    Dispatch d;
+    d.pipeline = std::string("kernel_mm_") + type_info(w.type).suffix;
+    d.layer = layer;
+    d.threadgroups = {ceil_div(static_cast<uint64_t>(w.n_rows), kargs::kMatMulRows), ceil_div(in.rows, kargs::kMatMulTokens), 1};
+    d.threads_per_threadgroup = {kSimdWidth * kargs::kMatMulSimdgroups, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {weights(1, w.bytes.data(), w.bytes.size()), rows(2, in, Access::read), vector(3, bias),
+                  rows(4, out, add ? Access::read_write : Access::write)};
+    d.threadgroup_memory = {kargs::kMatMulRows * kargs::kMatMulK * tile_element,
+                            static_cast<uint32_t>(kargs::kMatMulTokens * kargs::kMatMulK * sizeof(float)),
+                            static_cast<uint32_t>(kargs::kMatMulTokens * kargs::kMatMulRows * sizeof(float))};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  // out = RMSNorm(in) * weight (kernel_rms_norm_f32; out has in's row stride).
+  void rms_norm(const Rows& in, const F32Vector& weight, const Rows& out, int layer) {
+    kargs::RmsNorm args{};
+    args.n = static_cast<int32_t>(hp_.n_embd);
+    args.has_weight = 1;
+    args.eps = hp_.rms_eps;
+    args.row_stride = in.width;
+    Dispatch d;
+    d.pipeline = "kernel_rms_norm_f32";
+    d.layer = layer;
+    d.threadgroups = {static_cast<uint32_t>(in.rows), 1, 1};
+    d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {rows(1, in, Access::read), vector(2, &weight), rows(3, out, Access::write)};
+    d.threadgroup_memory = {static_cast<uint32_t>(kargs::kRmsNormPartials * sizeof(float))};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
+  // gate = silu(gate) * up, in place (kernel_swiglu_f32).
+  void swiglu(const Rows& gate, const Rows& up, int layer) {
+    kargs::Swiglu args{};
+    args.n = static_cast<int32_t>(hp_.n_ff);
+    args.gate_stride = gate.width;
+    args.up_stride = up.width;
+    args.out_stride = gate.width;
+    Dispatch d;
+    d.pipeline = "kernel_swiglu_f32";
+    d.layer = layer;
+    d.threadgroups = {ceil_div(static_cast<uint64_t>(hp_.n_ff), kElementwiseThreads), static_cast<uint32_t>(gate.rows), 1};
+    d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
+    d.args = bytes_of(args);
+    d.bindings = {rows(1, gate, Access::read), rows(2, up, Access::read), rows(3, gate, Access::write)};
+    plan_.dispatches.push_back(std::move(d));
+  }
+
   // q, k, v = RMSNorm(x) . Wq / Wk / Wv (+ biases): one dispatch when the three share a type,
   // else three (some Q4_K_M layers give V another type).
   void qkv(const LayerWeights& w, const Rows& x, const Rows& q, const Rows& k, const Rows& v, int layer) {
@@ -143,18 +212,14 @@ class Builder {
 
   void get_rows(const Rows& x) {
     const WeightView& w = model_.token_embd();
-    const GgmlType type = w.type;
-    if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::Q8_0) {
-      throw Error(ErrorKind::unsupported_tensor_type,
-                  std::string("no Metal embedding kernel for weight type ") + std::string(ggml_type_name(type)));
-    }
+    const TypeInfo info = type_info(w.type);  // throws unsupported_tensor_type for a type without kernels
     kargs::GetRows args{};
     args.n_cols = static_cast<int32_t>(w.n_cols);
     args.row_bytes = w.row_bytes;
     args.out_stride = x.width;
     Dispatch d;
-    d.pipeline = std::string("kernel_get_rows_") + type_info(type).suffix;
-    d.threadgroups = {ceil_div(static_cast<uint64_t>(w.n_cols), kElementwiseThreads), static_cast<uint32_t>(x.rows), 1};
+    d.pipeline = std::string("kernel_get_rows_") + info.suffix;
+    d.threadgroups = {1, static_cast<uint32_t>(x.rows), 1};  // one threadgroup per id (kargs::GetRows)
     d.threads_per_threadgroup = {kElementwiseThreads, 1, 1};
     d.args = bytes_of(args);
     d.bindings = {weights(1, w.bytes.data(), w.bytes.size()),
@@ -255,25 +320,59 @@ Plan Builder::build() {
   const Rows last_x{BufferId::x, (n - n_out) * x.width * sizeof(float), x.width, n_out};
   const Rows logits{BufferId::logits, 0, static_cast<uint64_t>(hp_.n_vocab), n_out};
 
+  // The mm path's extra rows live in buffers that are free at the time: the normalized input
+  // in attn (before attention writes it, and after Wo has read it), the up projection in q
+  // (after attention has read it); each buffer is sized for the larger use below.
+  const Rows norm_x{BufferId::attn, 0, x.width, n};
+  const Rows up{BufferId::q, 0, ffn.width, n};
+  const Rows last_norm_x{BufferId::attn, 0, x.width, n_out};
+
   get_rows(x);
   for (int il = 0; il < hp_.n_layer; ++il) {
     const LayerWeights& w = model_.layers()[static_cast<size_t>(il)];
-    qkv(w, x, q, k, v, il);
-    rope_store(q, k, v, il);
-    attention(q, attn, il);
-    matvec("x_add", w.wo, nullptr, attn, nullptr, nullptr, x, Access::read_write, il);
     if (w.ffn_gate.type != w.ffn_up.type) {
       throw Error(ErrorKind::unsupported_tensor_type, "Metal gate/up kernel needs both weights of one type");
     }
-    matvec("norm_swiglu", w.ffn_gate, &w.ffn_up, x, &w.ffn_norm, nullptr, ffn, Access::write, il);
-    matvec("x_add", w.ffn_down, nullptr, ffn, nullptr, nullptr, x, Access::read_write, il);
+    if (prompt_matmul(n)) {
+      rms_norm(x, w.attn_norm, norm_x, il);
+      matmul(w.wq, norm_x, w.bq ? &*w.bq : nullptr, q, false, il);
+      matmul(w.wk, norm_x, w.bk ? &*w.bk : nullptr, k, false, il);
+      matmul(w.wv, norm_x, w.bv ? &*w.bv : nullptr, v, false, il);
+    } else {
+      qkv(w, x, q, k, v, il);
+    }
+    rope_store(q, k, v, il);
+    attention(q, attn, il);
+    if (prompt_matmul(n)) {
+      matmul(w.wo, attn, nullptr, x, true, il);
+      rms_norm(x, w.ffn_norm, norm_x, il);
+      matmul(w.ffn_gate, norm_x, nullptr, ffn, false, il);
+      matmul(w.ffn_up, norm_x, nullptr, up, false, il);
+      swiglu(ffn, up, il);
+      matmul(w.ffn_down, ffn, nullptr, x, true, il);
+    } else {
+      matvec("x_add", w.wo, nullptr, attn, nullptr, nullptr, x, Access::read_write, il);
+      matvec("norm_swiglu", w.ffn_gate, &w.ffn_up, x, &w.ffn_norm, nullptr, ffn, Access::write, il);
+      matvec("x_add", w.ffn_down, nullptr, ffn, nullptr, nullptr, x, Access::read_write, il);
+    }
   }
-  matvec("norm_store", model_.output(), nullptr, last_x, &model_.output_norm(), nullptr, logits, Access::write, -1);
+  if (prompt_matmul(n_out)) {
+    rms_norm(last_x, model_.output_norm(), last_norm_x, -1);
+    matmul(model_.output(), last_norm_x, nullptr, logits, false, -1);
+  } else {
+    matvec("norm_store", model_.output(), nullptr, last_x, &model_.output_norm(), nullptr, logits, Access::write, -1);
+  }
 
   plan_.buffer_bytes[static_cast<int>(BufferId::weights)] = model_.file().file_bytes().size();
   plan_.buffer_bytes[static_cast<int>(BufferId::ids)] = n * sizeof(int32_t);
   plan_.buffer_bytes[static_cast<int>(BufferId::positions)] = n * sizeof(int32_t);
   for (const Rows& r : {x, q, k, v, attn, ffn, logits}) plan_.buffer_bytes[static_cast<int>(r.buffer)] = r.bytes();
+  if (prompt_matmul(n)) {
+    for (const Rows& r : {norm_x, up}) {
+      uint64_t& bytes = plan_.buffer_bytes[static_cast<int>(r.buffer)];
+      bytes = std::max(bytes, r.bytes());
+    }
+  }
   plan_.buffer_bytes[static_cast<int>(BufferId::kv)] = kv_layer_offset(hp_, step_.kv_capacity, hp_.n_layer);
   return std::move(plan_);
 }

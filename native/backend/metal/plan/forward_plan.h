@@ -9,6 +9,11 @@
 // RMSNorm fused, SwiGLU), down adding into the residual. Per step two more: the embedding rows
 // and the output matmul (final RMSNorm fused). Layers whose Q, K and V weights differ in type
 // (some Q4_K_M layers) take three Q/K/V dispatches.
+// Prompt steps of kargs::kMatMulMinTokens tokens or more take the SIMD-group matrix kernels
+// (kernel_mm_<type>, no fused norm): per layer twelve dispatches, RMSNorm, Q, K and V (biases
+// fused), RoPE + cache store, attention, Wo adding into the residual, RMSNorm, gate, up,
+// SwiGLU, down adding into the residual; the output matmul likewise when that many rows of
+// logits are wanted. Decode steps are unchanged by this.
 #pragma once
 
 #include <cstdint>

@@ -33,12 +33,22 @@ describe('settings', () => {
     expect(problems.join('\n')).toMatch(/alloy\.completions\.maxLines must be an integer from 1 to 100/);
   });
 
-  it('asks for a reload only when the model, threads or context change', () => {
+  it('asks for a reload only when the model, threads, context or backend change', () => {
     const a = parseSettings(() => undefined).settings;
     const b = parseSettings((k) => (k === 'completions.maxTokens' ? 8 : undefined)).settings;
     const c = parseSettings((k) => (k === 'engine.threads' ? 2 : undefined)).settings;
+    const d = parseSettings((k) => (k === 'engine.backend' ? 'cpu' : undefined)).settings;
     expect(needsReload(a, b)).toBe(false);
     expect(needsReload(a, c)).toBe(true);
+    expect(needsReload(a, d)).toBe(true);
+  });
+
+  it('reads the backend preference: auto by default, cpu or metal, anything else reported', () => {
+    expect(parseSettings(() => undefined).settings.engine.backend).toBe('auto');
+    expect(parseSettings((k) => (k === 'engine.backend' ? 'metal' : undefined)).settings.engine.backend).toBe('metal');
+    const bad = parseSettings((k) => (k === 'engine.backend' ? 'gpu' : undefined));
+    expect(bad.settings.engine.backend).toBe('auto');
+    expect(bad.problems).toEqual(['alloy.engine.backend must be one of auto, cpu, metal (got "gpu"); using auto']);
   });
 });
 
@@ -56,7 +66,7 @@ describe('status bar view', () => {
   });
 
   it('shows the last latency and tokens/s when ready', () => {
-    const view = statusView({ ...base, status: { kind: 'ready', model: 'm.gguf' }, last: { latencyMs: 123.4, tokensPerSecond: 41.2 } });
+    const view = statusView({ ...base, status: { kind: 'ready', model: 'm.gguf' }, last: { latencyMs: 123.4, tokensPerSecond: 41.2, reusedTokens: 0, evaluatedTokens: 1 } });
     expect(view.text).toBe('$(sparkle) Alloy: m.gguf · 123 ms, 41 tok/s');
   });
 });
