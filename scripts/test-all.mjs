@@ -100,14 +100,27 @@ function vitestTier(name, config) {
   return { passed: j.numPassedTests, failed };
 }
 
-function integrationTier() {
-  const file = path.join(resultsDir, 'integration.json');
+// One integration run: run.mjs with `env`, its results read back.
+function integrationRun(name, env) {
+  const file = path.join(resultsDir, `${name}.json`);
   rmSync(file, { force: true });
-  const r = run(process.execPath, [path.join(root, 'src', 'tests', 'integration', 'run.mjs')], { env: { ALLOY_TEST_RESULTS: file } });
-  if (!existsSync(file)) return { passed: 0, failed: 1, note: `integration: no results (exit ${r.status})` };
+  const r = run(process.execPath, [path.join(root, 'src', 'tests', 'integration', 'run.mjs')], { env: { ...env, ALLOY_TEST_RESULTS: file } });
+  if (!existsSync(file)) return { passed: 0, failed: 1, note: `${name}: no results (exit ${r.status})` };
   const j = JSON.parse(readFileSync(file, 'utf8'));
   const failed = j.failed + (r.status !== 0 && j.failed === 0 ? 1 : 0);
   return { passed: j.passed, failed };
+}
+
+// The extension under development, then the package: `npm run package` and its .vsix installed
+// into a fresh VS Code (the vsix suite).
+function integrationTier() {
+  const dev = integrationRun('integration', {});
+  const pack = run(process.execPath, [path.join(root, 'scripts', 'package.mjs')], { capture: true });
+  const vsix = /\[package\] wrote (.+\.vsix)$/m.exec(pack.stdout ?? '')?.[1];
+  const packaged = pack.status === 0 && vsix
+    ? integrationRun('integration-vsix', { ALLOY_TEST_VSIX: vsix })
+    : { passed: 0, failed: 1, note: `npm run package failed (exit ${pack.status})` };
+  return { passed: dev.passed + packaged.passed, failed: dev.failed + packaged.failed, ...(dev.note || packaged.note ? { note: [dev.note, packaged.note].filter(Boolean).join('; ') } : {}) };
 }
 
 const tiers = [

@@ -28,11 +28,14 @@ interface SuiteFile {
   readonly load: () => Promise<unknown>;
 }
 
-const SUITE_FILES: readonly SuiteFile[] = [
+const DEVELOPMENT_SUITES: readonly SuiteFile[] = [
   { name: 'activation.test', load: () => import('./activation.test') },
   { name: 'completion.test', load: () => import('./completion.test') },
   { name: 'models.test', load: () => import('./models.test') },
 ];
+// ALLOY_TEST_SUITE=vsix (run.mjs with ALLOY_TEST_VSIX): the installed package instead.
+const VSIX_SUITES: readonly SuiteFile[] = [{ name: 'vsix.test', load: () => import('./vsix.test') }];
+const SUITE_FILES = process.env['ALLOY_TEST_SUITE'] === 'vsix' ? VSIX_SUITES : DEVELOPMENT_SUITES;
 
 type TestState = 'passed' | 'failed' | 'skipped';
 

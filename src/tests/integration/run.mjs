@@ -19,11 +19,14 @@
 //   ALLOY_TEST_SCREENSHOTS         folder for the screenshots tests ask for (ghost text, …)
 //                                  (default .vscode-test/screenshots)
 //   ALLOY_TEST_FAIL=1              one assertion fails on purpose (checks the failure path)
+//   ALLOY_TEST_VSIX                a .vsix (npm run package): install it into the run's fresh
+//                                  extensions folder and run the vsix suite against it, with
+//                                  only an empty development extension (vsix-stub/) loaded
 //   VSCODE_TEST_KEEP=1             keep the temporary user-data/extensions folders
 //   ALLOY_CODE_SERVER_BIN, CHROMIUM_PATH (default /usr/bin/chromium)   binaries to use
 // Failure artifacts (one folder per failed run): failed-test-<n>.png taken while a
 // failed test waits (code-server route), at-exit.png, workbench/server/VS Code logs.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -31,7 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import {
-  PROJECT_ROOT, VSCODE_VERSION, requireCodeServer, serverEnvironment, startCodeServer,
+  PROJECT_ROOT, VSCODE_VERSION, codeServerArgs, requireCodeServer, serverEnvironment, startCodeServer,
   workbenchUrl, writeUserSettings,
 } from './code-server.mjs';
 
@@ -50,6 +53,9 @@ const EXIT_INTERRUPTED = 130;
 // log lines that only say that there is no marketplace or no (proprietary) vsda module
 const WORKBENCH_NOISE = /^Ignoring fetching additional builtin extensions from gallery/;
 const SERVER_NOISE = /^File not found: .*\/node_modules\/vsda\//;
+const VSIX = process.env.ALLOY_TEST_VSIX ? path.resolve(process.env.ALLOY_TEST_VSIX) : undefined;
+// The development extension: the project, or (testing the installed .vsix) an empty stub.
+const DEVELOPMENT_EXTENSION = VSIX ? path.join(PROJECT_ROOT, 'src', 'tests', 'integration', 'vsix-stub') : PROJECT_ROOT;
 
 const log = (...args) => console.log('[runner]', ...args);
 const elapsed = (since) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
@@ -134,6 +140,7 @@ async function runDesktop({ electron, executable }, stop, tmp, testsEnv) {
   if (process.platform === 'linux' && !process.env.DISPLAY) return rerunUnderXvfb(stop);
   const userDataDir = path.join(tmp, 'user-data');
   writeUserSettings(userDataDir);
+  if (VSIX) installVsix(executable, ['--extensions-dir', path.join(tmp, 'extensions'), '--user-data-dir', userDataDir]);
   // test-electron kills VS Code on SIGINT itself; a timeout or SIGTERM is passed on as that
   let stopCode;
   stop.stopped.then(({ code }) => {
@@ -144,10 +151,11 @@ async function runDesktop({ electron, executable }, stop, tmp, testsEnv) {
   try {
     code = await electron.runTests({
       vscodeExecutablePath: executable,
-      extensionDevelopmentPath: PROJECT_ROOT,
+      extensionDevelopmentPath: DEVELOPMENT_EXTENSION,
       extensionTestsPath: TESTS_INDEX,
       extensionTestsEnv: testsEnv,
-      launchArgs: [WORKSPACE, '--disable-extensions', `--user-data-dir=${userDataDir}`,
+      // With a .vsix the installed extensions must stay enabled (the folder holds only it).
+      launchArgs: [WORKSPACE, ...(VSIX ? [] : ['--disable-extensions']), `--user-data-dir=${userDataDir}`,
         `--extensions-dir=${path.join(tmp, 'extensions')}`],
     });
   } catch (error) {
@@ -267,6 +275,7 @@ function answerDriverRequests(page, dir) {
 async function runInCodeServer(stop, tmp, testsEnv) {
   const started = Date.now();
   writeUserSettings(path.join(tmp, 'user-data'));
+  if (VSIX) installVsix(requireCodeServer(), codeServerArgs({ stateDir: tmp }));
   const screenshotRequests = path.join(tmp, 'screenshot-requests');
   fs.mkdirSync(screenshotRequests);
   const driverRequests = path.join(tmp, 'driver-requests');
@@ -294,7 +303,7 @@ async function runInCodeServer(stop, tmp, testsEnv) {
     page.on('crash', () => fail('the browser page crashed'));
     server.child.once('exit', (code, signal) => fail(`code-server exited (${code ?? signal})`));
 
-    const url = workbenchUrl({ port: server.port, extensionDevelopmentPath: PROJECT_ROOT,
+    const url = workbenchUrl({ port: server.port, extensionDevelopmentPath: DEVELOPMENT_EXTENSION,
       extensionTestsPath: TESTS_INDEX, workspacePath: WORKSPACE });
     log(`opening the workbench: ${url}`);
     await page.goto(url, { waitUntil: 'domcontentloaded' });
@@ -314,6 +323,13 @@ async function runInCodeServer(stop, tmp, testsEnv) {
     if (browser) await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     await server.stop();
   }
+}
+
+/** Installs ALLOY_TEST_VSIX with the editor's CLI (`--install-extension`) and the run's folders. */
+function installVsix(bin, folderArgs) {
+  log(`installing ${VSIX}`);
+  const r = spawnSync(bin, [...folderArgs, '--install-extension', VSIX], { encoding: 'utf8', env: serverEnvironment() });
+  if (r.status !== 0) throw new Error(`installing ${VSIX} failed (exit ${r.status}): ${r.stderr || r.stdout}`);
 }
 
 async function saveScreenshot(page, name) {
@@ -337,9 +353,11 @@ async function main() {
   }
   log(`failure screenshots and logs go to ${ARTIFACTS_DIR}`);
   log(`screenshots the tests take go to ${SCREENSHOTS_DIR}`);
+  if (VSIX && !fs.existsSync(VSIX)) throw new Error(`ALLOY_TEST_VSIX: ${VSIX} does not exist (run \`npm run package\`)`);
   const testsEnv = { ALLOY_SHARED_MODELS: SHARED_MODELS, ...(RESULTS_FILE ? { ALLOY_TEST_RESULTS: RESULTS_FILE } : {}) };
   const stop = createStopSignal();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alloy-vscode-test-'));
+  if (VSIX) Object.assign(testsEnv, { ALLOY_TEST_SUITE: 'vsix', ALLOY_TEST_VSIX_EXTENSIONS: path.join(tmp, 'extensions') });
   let code;
   try {
     const desktop = await findDesktopVSCode();
