@@ -46,8 +46,13 @@ export class ContextTracker implements vscode.Disposable {
     if (editor) this.addVisible(editor);
   }
 
-  /** Called before each completion request: picks up newly copied text now and then. */
+  /**
+   * Called before each completion request: picks up newly copied text now and then. Desktop
+   * only: in a browser (code-server, vscode.dev) every read asks for clipboard permission and
+   * shows an error when it is not granted.
+   */
   checkClipboard(): void {
+    if (vscode.env.uiKind !== vscode.UIKind.Desktop) return;
     const now = Date.now();
     if (now - this.lastClipboardCheck < CLIPBOARD_CHECK_MS) return;
     this.lastClipboardCheck = now;
