@@ -107,21 +107,15 @@ export function activate(context: vscode.ExtensionContext): void {
       settings = readSettings(output);
       feature.settingsChanged();
       render();
-      // A new model path reloads by itself; threads, context size and backend reload the same model.
-      void engineController.apply(settings, needsReload(previous, settings));
+      // A new model path loads by itself; a change of threads, context size or backend reloads
+      // the same model.
+      const sameModel = previous.model.path === settings.model.path;
+      void engineController.apply(settings, sameModel && needsReload(previous, settings));
     }),
     vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => StatusBar.showMenu(settings.completions.enabled)),
     vscode.commands.registerCommand('alloy.toggleCompletions', () =>
       vscode.workspace.getConfiguration(SETTINGS_SECTION).update('completions.enabled', !settings.completions.enabled, vscode.ConfigurationTarget.Global),
     ),
-    vscode.commands.registerCommand('alloy.loadModel', async () => {
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Load a GGUF model' });
-      const file = picked?.[0];
-      if (!file) return;
-      await vscode.workspace.getConfiguration(SETTINGS_SECTION).update('model.path', file.fsPath, vscode.ConfigurationTarget.Global);
-      const now = engineController.current;
-      if (now.kind === 'error') void vscode.window.showErrorMessage(`Alloy: ${now.message}`);
-    }),
     registerDownloadCommand(context, (line) => output.info(line)),
     registerBenchmarkCommand(engineController, (line) => output.info(line)),
     ...registerModelCommands(context, engineController, demoModelPath, () => settings),

@@ -1,5 +1,6 @@
-// `Alloy: Select Model` (downloaded, recently used, the demo), `Alloy: Unload Model`, the
-// recently-used list, and the first-run offer while the shipped demo model is in use.
+// `Alloy: Load Model…` (a file, loaded before it becomes the setting), `Alloy: Select Model`
+// (downloaded, recently used, the demo), `Alloy: Unload Model`, the recently-used list, and the
+// first-run offer while the shipped demo model is in use.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -60,6 +61,25 @@ export function registerModelCommands(
   settings: () => AlloySettings,
 ): vscode.Disposable[] {
   return [
+    // With a path argument (scripts, tests) the file dialog is skipped. The file is loaded before
+    // it becomes the setting: a file the engine refuses leaves the previous model in place.
+    vscode.commands.registerCommand('alloy.loadModel', async (args?: { path?: string }): Promise<{ loaded: boolean; error?: string }> => {
+      const file =
+        args?.path ??
+        (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'GGUF models': ['gguf'] }, title: 'Load a GGUF model' }))?.[0]?.fsPath;
+      if (!file) return { loaded: false };
+      const previous = settings();
+      await engine.apply({ ...previous, model: { path: file } }, true);
+      const now = engine.current;
+      if (now.kind !== 'ready') {
+        const error = now.kind === 'error' ? now.message : `${file} did not load`;
+        void vscode.window.showErrorMessage(`Alloy: ${error}. The previous model stays.`);
+        await engine.apply(previous, true);
+        return { loaded: false, error };
+      }
+      await vscode.workspace.getConfiguration(SETTINGS_SECTION).update('model.path', file, vscode.ConfigurationTarget.Global);
+      return { loaded: true };
+    }),
     vscode.commands.registerCommand('alloy.selectModel', async () => {
       const choices = modelChoices(downloadedModels(modelsFolder(context)), context.globalState.get<string[]>(RECENT_KEY) ?? [], demoModelPath, fs.existsSync);
       const picked = await vscode.window.showQuickPick(

@@ -128,6 +128,24 @@ suite('Inline completions', () => {
     await acceptAndExpect(lineWithInsert(shown.text));
   });
 
+  test('completion is suffix-aware: the FIM prompt carries the text after the cursor', async () => {
+    await editor.edit((b) => b.insert(new vscode.Position(3, 0), 'print(area(2))\n'));
+    editor.selection = new vscode.Selection(2, 0, 2, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = (await stats()).last.count;
+    await typeKeys('def area(r');
+    const shown = await nextSuggestion(before);
+    const config = vscode.workspace.getConfiguration('alloy');
+    const ctx = documentContext(editor.document, editor.selection.active, parseSettings((key) => config.get(key)).settings);
+    assert.match(ctx.suffix, /print\(area\(2\)\)/);
+    assert.equal(shown.text, await expectedSuggestion(), 'the suggestion differs from the greedy FIM output for prefix + suffix');
+    // The suffix is in the prompt: the same prefix without it makes a shorter prompt.
+    const prompt = async (suffix: string): Promise<number> =>
+      (await oracle.complete({ prefix: ctx.prefix, suffix, chunks: [], filePath: ctx.filePath, maxTokens: 1 }).result).nPrompt;
+    assert.ok((await prompt(ctx.suffix)) > (await prompt('')), 'the suffix did not reach the prompt');
+    await screenshot('suffix-aware');
+  });
+
   test('Escape dismisses the suggestion', async () => {
     const before = (await stats()).last.count;
     await typeKeys('x = math.');

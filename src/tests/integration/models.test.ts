@@ -87,6 +87,21 @@ suite('Models: download, demo, unload', () => {
     await vscode.commands.executeCommand('alloy.showLogs');
   });
 
+  test('Load Model refuses a file that is not GGUF, saying why, and keeps the model; a GGUF file loads and becomes the setting', async () => {
+    const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('alloy');
+    const before = config().get('model.path');
+    const notGguf = path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', 'notes.md');
+    const refused = await vscode.commands.executeCommand<{ loaded: boolean; error?: string }>('alloy.loadModel', { path: notGguf });
+    assert.equal(refused.loaded, false);
+    assert.match(refused.error ?? '', /bad_magic/);
+    assert.equal(config().get('model.path'), before);
+    const fim = path.join(process.env['ALLOY_SHARED_MODELS'] ?? '', 'tiny-qwen2-dscoder-s1-Q8_0.gguf');
+    const loaded = await vscode.commands.executeCommand<{ loaded: boolean; error?: string }>('alloy.loadModel', { path: fim });
+    assert.equal(loaded.loaded, true, loaded.error);
+    assert.equal(config().get('model.path'), fim);
+    await waitForModel((d) => d.model?.path === fim && d.model.fim);
+  });
+
   test('a file that fails its published SHA-256 is refused and the model stays', async () => {
     const before = vscode.workspace.getConfiguration('alloy').get('model.path');
     server.faults = { publishedSha256: '00'.repeat(32) };
