@@ -28,6 +28,10 @@ const entries = [
   // one file per suite for @vscode/test-cli (.vscode-test.mjs).
   { entryPoints: ['src/tests/integration/index.ts'], outfile: 'dist/tests/integration/index.js', external: ['vscode', '*.node', 'mocha'] },
   { entryPoints: ['src/tests/integration/*.test.ts'], outdir: 'dist/tests/integration', external: ['vscode', '*.node', 'mocha'] },
+  // The chat webview runs in the browser sandbox of a VS Code webview: one self-contained script
+  // (marked, DOMPurify, highlight.js bundled in) and one stylesheet, no externals.
+  { entryPoints: ['src/webview/chat/main.ts'], outfile: 'dist/webview/chat.js', platform: 'browser', format: 'iife', target: 'es2022', external: [] },
+  { entryPoints: ['src/webview/chat/chat.css'], outfile: 'dist/webview/chat.css', external: [] },
 ];
 
 const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e })));

@@ -1,7 +1,7 @@
 // `npm test`: every tier, in order, with one summary. The last line printed is
 // `N passed, N failed` summed over all tiers; the exit code is non-zero if anything failed.
 //   --tier NAME   run one tier only (static, native, native-arm64, unit, parity, integration); repeatable
-// Tiers: static (typecheck + lint), native (ctest, Release and ASan+UBSan builds),
+// Tiers: static (typecheck of both TypeScript projects + lint), native (ctest, Release and ASan+UBSan builds),
 // native-arm64 (the native tests cross-built for AArch64 and run under qemu-user, via
 // scripts/native-arm64.mjs; fails when g++-aarch64-linux-gnu or qemu-user is missing),
 // unit (vitest), parity (vitest against node-llama-cpp), integration (mocha in VS Code).
@@ -32,9 +32,18 @@ function ok(name, r) {
 }
 
 function staticTier() {
-  const tc = ok('typecheck', run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']));
-  const lint = ok('lint', run('npx', ['eslint', 'src', 'scripts', '--max-warnings', '0']));
-  return { passed: tc.passed + lint.passed, failed: tc.failed + lint.failed };
+  const results = [
+    ok('typecheck', run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])),
+    // The chat webview's code (DOM lib, no Node types) is its own TypeScript project.
+    ok('typecheck webview', run('npx', ['tsc', '-p', 'src/webview/tsconfig.json', '--noEmit'])),
+    ok('lint', run('npx', ['eslint', 'src', 'scripts', '--max-warnings', '0'])),
+  ];
+  const notes = results.flatMap((r) => (r.note ? [r.note] : []));
+  return {
+    passed: results.reduce((n, r) => n + r.passed, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  };
 }
 
 // Counts, in the captured output of a process that ran `ctest -V`, the `N passed, N failed`

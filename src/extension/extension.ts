@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { EngineError } from '../engine/client';
 import { CompletionFeature } from './completion-feature';
 import { registerBenchmarkCommand } from './benchmark-command';
+import { registerChat, type ChatWiring } from './chat/chat-commands';
 import { registerDiagnosticsCommand } from './diagnostics-command';
 import { EngineController, type EngineStatus } from './engine-controller';
 import { offerRecommendedModel, registerModelCommands, rememberModel } from './model-commands';
@@ -52,13 +53,17 @@ export function activate(context: vscode.ExtensionContext): void {
   const requests = new RequestLog();
 
   const demoModelPath = path.join(context.extensionPath, 'assets', 'demo', DEMO_MODEL_FILE);
+  const hostScript = path.join(context.extensionPath, 'dist', 'engine-host.js');
+  // The chat panel is wired after the completion engine; its status callback may fire before.
+  const chatRef: { current?: ChatWiring } = {};
   const engineController = new EngineController({
-    hostScript: path.join(context.extensionPath, 'dist', 'engine-host.js'),
+    hostScript,
     demoModelPath,
     log: (line) => output.info(line),
     onStatus: (s: EngineStatus) => {
       status.status = s;
       if (s.kind === 'error') requests.addError(s.message);
+      chatRef.current?.refresh();
       if (s.kind !== 'ready') feature.modelChanged();
       if (s.kind === 'ready') {
         reportedErrors.clear();
@@ -95,8 +100,12 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   render();
   void engineController.apply(settings);
+  const chat = registerChat(context, engineController, hostScript, () => settings, (line) => output.info(line));
+  chatRef.current = chat;
+  void chat.apply(settings);
 
   context.subscriptions.push(
+    ...chat.disposables,
     output,
     statusBar,
     feature,
@@ -111,6 +120,7 @@ export function activate(context: vscode.ExtensionContext): void {
       // the same model.
       const sameModel = previous.model.path === settings.model.path;
       void engineController.apply(settings, sameModel && needsReload(previous, settings));
+      void chat.apply(settings, sameModel && needsReload(previous, settings));
     }),
     vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => StatusBar.showMenu(settings.completions.enabled)),
     vscode.commands.registerCommand('alloy.toggleCompletions', () =>

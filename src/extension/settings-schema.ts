@@ -30,6 +30,12 @@ export interface AlloySettings {
     /** GGUF file used for completions; '' = none chosen yet. */
     path: string;
   };
+  chat: {
+    /** GGUF file for the chat panel; '' = the completion model. */
+    modelPath: string;
+    systemPrompt: string;
+    maxTokens: number;
+  };
 }
 
 interface IntSpec {
@@ -50,7 +56,10 @@ const INTS = {
   debounceMaxMs: { key: 'completions.debounceMaxMs', min: 0, max: 1000, fallback: 150 },
   threads: { key: 'engine.threads', min: 0, max: 256, fallback: 0 },
   contextSize: { key: 'engine.contextSize', min: 0, max: 131_072, fallback: 0 },
+  chatMaxTokens: { key: 'chat.maxTokens', min: 16, max: 8192, fallback: 1024 },
 } as const satisfies Record<string, IntSpec>;
+
+export const DEFAULT_CHAT_SYSTEM_PROMPT = 'You are a helpful coding assistant. Answer concisely; put code in fenced code blocks with the language.';
 
 export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'cpu', 'metal'];
 
@@ -104,6 +113,15 @@ export function parseSettings(read: SettingReader): ParsedSettings {
     }
     return found;
   };
+  const chatSystemPrompt = (): string => {
+    const v = read('chat.systemPrompt');
+    if (v === undefined || v === null) return DEFAULT_CHAT_SYSTEM_PROMPT;
+    if (typeof v !== 'string') {
+      problems.push(`alloy.chat.systemPrompt must be a string (got ${JSON.stringify(v)}); using the default`);
+      return DEFAULT_CHAT_SYSTEM_PROMPT;
+    }
+    return v;
+  };
   const languages = (): string[] => {
     const v = read('completions.excludeLanguages');
     if (v === undefined || v === null) return [...DEFAULT_EXCLUDED_LANGUAGES];
@@ -128,6 +146,7 @@ export function parseSettings(read: SettingReader): ParsedSettings {
     },
     engine: { threads: int(INTS.threads), contextSize: int(INTS.contextSize), backend: backend() },
     model: { path: str('model.path') },
+    chat: { modelPath: str('chat.model.path'), systemPrompt: chatSystemPrompt(), maxTokens: int(INTS.chatMaxTokens) },
   };
   return { settings, problems };
 }

@@ -13,9 +13,15 @@ let requests = 0;
 
 export const realKeyboard = DRIVER_DIR !== undefined;
 
-type DriverRequest = { kind: 'type'; text: string; delayMs: number } | { kind: 'press'; key: string } | { kind: 'screenshot'; name: string };
+type DriverRequest =
+  | { kind: 'type'; text: string; delayMs: number }
+  | { kind: 'press'; key: string }
+  | { kind: 'screenshot'; name: string }
+  | { kind: 'webviewClick'; selector: string }
+  | { kind: 'webviewText'; selector: string };
 
-async function send(request: DriverRequest): Promise<void> {
+/** Sends a request and returns the runner's answer (text for webviewText, else ''). */
+async function send(request: DriverRequest): Promise<string> {
   if (!DRIVER_DIR) throw new Error('no test driver on this route');
   const n = ++requests;
   fs.writeFileSync(path.join(DRIVER_DIR, `${n}.json`), JSON.stringify(request));
@@ -23,7 +29,7 @@ async function send(request: DriverRequest): Promise<void> {
   const failed = path.join(DRIVER_DIR, `${n}.error`);
   const deadline = Date.now() + REQUEST_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (fs.existsSync(done)) return;
+    if (fs.existsSync(done)) return fs.readFileSync(done, 'utf8');
     if (fs.existsSync(failed)) throw new Error(`driver: ${fs.readFileSync(failed, 'utf8')}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -32,7 +38,10 @@ async function send(request: DriverRequest): Promise<void> {
 
 /** Types text key by key into the focused editor. */
 export async function typeKeys(text: string, delayMs = 40): Promise<void> {
-  if (realKeyboard) return send({ kind: 'type', text, delayMs });
+  if (realKeyboard) {
+    await send({ kind: 'type', text, delayMs });
+    return;
+  }
   for (const ch of text) {
     await vscode.commands.executeCommand('type', { text: ch });
     await new Promise((r) => setTimeout(r, delayMs));
@@ -44,8 +53,11 @@ const KEY_COMMANDS: Record<string, string> = {
   Escape: 'editor.action.inlineSuggest.hide',
 };
 
-export async function pressKey(key: 'Tab' | 'Escape'): Promise<void> {
-  if (realKeyboard) return send({ kind: 'press', key });
+export async function pressKey(key: 'Tab' | 'Escape' | 'Enter'): Promise<void> {
+  if (realKeyboard) {
+    await send({ kind: 'press', key });
+    return;
+  }
   await vscode.commands.executeCommand(KEY_COMMANDS[key] ?? key);
 }
 
@@ -54,4 +66,14 @@ export async function screenshot(name: string): Promise<boolean> {
   if (!realKeyboard) return false;
   await send({ kind: 'screenshot', name });
   return true;
+}
+
+/** Clicks the first element matching `selector` inside a webview (code-server route only). */
+export async function clickInWebview(selector: string): Promise<void> {
+  await send({ kind: 'webviewClick', selector });
+}
+
+/** The text of the first element matching `selector` inside a webview (code-server route only). */
+export async function webviewText(selector: string): Promise<string> {
+  return send({ kind: 'webviewText', selector });
 }

@@ -32,6 +32,7 @@ const DEVELOPMENT_SUITES: readonly SuiteFile[] = [
   { name: 'activation.test', load: () => import('./activation.test') },
   { name: 'completion.test', load: () => import('./completion.test') },
   { name: 'models.test', load: () => import('./models.test') },
+  { name: 'chat.test', load: () => import('./chat.test') },
 ];
 // ALLOY_TEST_SUITE=vsix (run.mjs with ALLOY_TEST_VSIX): the installed package instead.
 const VSIX_SUITES: readonly SuiteFile[] = [{ name: 'vsix.test', load: () => import('./vsix.test') }];

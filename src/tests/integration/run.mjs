@@ -236,6 +236,15 @@ function answerScreenshotRequests(page, dir) {
  * and waits for <n>.done (or <n>.error holding the reason). Keys go through Chromium's
  * keyboard into the focused workbench, exactly like a person typing.
  */
+/** The first element matching `selector` in any frame of the page (webviews are nested iframes). */
+async function findInFrames(page, selector) {
+  for (const frame of page.frames()) {
+    const element = await frame.$(selector).catch(() => null);
+    if (element) return element;
+  }
+  throw new Error(`no element matches ${selector} in any frame`);
+}
+
 function answerDriverRequests(page, dir) {
   const answered = new Set();
   let busy = Promise.resolve();
@@ -243,6 +252,8 @@ function answerDriverRequests(page, dir) {
     switch (request.kind) {
       case 'type': await page.keyboard.type(String(request.text), { delay: Number(request.delayMs) || 0 }); return;
       case 'press': await page.keyboard.press(String(request.key)); return;
+      case 'webviewClick': await (await findInFrames(page, String(request.selector))).click(); return;
+      case 'webviewText': return (await findInFrames(page, String(request.selector))).innerText();
       case 'screenshot': {
         fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
         const file = path.join(SCREENSHOTS_DIR, `${String(request.name).replace(/[^\w.-]/g, '_')}.png`);
@@ -260,8 +271,8 @@ function answerDriverRequests(page, dir) {
       answered.add(n);
       busy = busy.then(async () => {
         try {
-          await perform(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')));
-          fs.writeFileSync(path.join(dir, `${n}.done`), '');
+          const answer = await perform(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')));
+          fs.writeFileSync(path.join(dir, `${n}.done`), typeof answer === 'string' ? answer : '');
         } catch (error) {
           fs.writeFileSync(path.join(dir, `${n}.error`), error instanceof Error ? error.message : String(error));
         }
