@@ -112,4 +112,33 @@ suite('Chat panel', () => {
     assert.equal(stopped.messages[3]?.stopped, true);
     assert.ok((stopped.messages[3]?.content.length ?? 0) > 0);
   });
+
+  test('Insert at Cursor puts a code block from the chat into the editor', async function () {
+    this.timeout(60_000);
+    await config().update('chat.maxTokens', 16, vscode.ConfigurationTarget.Global);
+    const document = await vscode.workspace.openTextDocument({ language: 'python', content: '# start\n' });
+    const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preview: false });
+    editor.selection = new vscode.Selection(1, 0, 1, 0);
+    await vscode.commands.executeCommand('alloy.chat.open');
+    if (realKeyboard) {
+      // A message with a fenced code block (Shift+Enter adds lines); its block gets the buttons too.
+      const before = (await state()).messages.length;
+      await clickInWebview('#chat-input');
+      for (const [i, line] of ['What does this print?', '```python', 'print(42)', '```'].entries()) {
+        if (i > 0) await pressKey('Shift+Enter');
+        await typeKeys(line, 15);
+      }
+      await pressKey('Enter');
+      await waitFor('the answer', async () => {
+        const s = await state();
+        return !s.busy && s.messages.length === before + 2 ? true : undefined;
+      });
+      await clickInWebview('.chat-message[data-role="user"] .chat-code-btn[data-code-action="insert"]');
+    } else {
+      await vscode.commands.executeCommand('alloy.chat.insertCode', 'print(42)\n');
+    }
+    await waitFor('the code in the editor', async () => (document.getText().includes('# start\nprint(42)') ? true : undefined));
+    await screenshot('chat-insert');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });

@@ -24,7 +24,10 @@ type DriverRequest =
 async function send(request: DriverRequest): Promise<string> {
   if (!DRIVER_DIR) throw new Error('no test driver on this route');
   const n = ++requests;
-  fs.writeFileSync(path.join(DRIVER_DIR, `${n}.json`), JSON.stringify(request));
+  // Written under another name and renamed, so the runner never reads a half-written request.
+  const file = path.join(DRIVER_DIR, `${n}.json`);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(request));
+  fs.renameSync(`${file}.tmp`, file);
   const done = path.join(DRIVER_DIR, `${n}.done`);
   const failed = path.join(DRIVER_DIR, `${n}.error`);
   const deadline = Date.now() + REQUEST_TIMEOUT_MS;
@@ -53,7 +56,7 @@ const KEY_COMMANDS: Record<string, string> = {
   Escape: 'editor.action.inlineSuggest.hide',
 };
 
-export async function pressKey(key: 'Tab' | 'Escape' | 'Enter'): Promise<void> {
+export async function pressKey(key: 'Tab' | 'Escape' | 'Enter' | 'Shift+Enter'): Promise<void> {
   if (realKeyboard) {
     await send({ kind: 'press', key });
     return;

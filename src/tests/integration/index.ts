@@ -36,7 +36,18 @@ const DEVELOPMENT_SUITES: readonly SuiteFile[] = [
 ];
 // ALLOY_TEST_SUITE=vsix (run.mjs with ALLOY_TEST_VSIX): the installed package instead.
 const VSIX_SUITES: readonly SuiteFile[] = [{ name: 'vsix.test', load: () => import('./vsix.test') }];
-const SUITE_FILES = process.env['ALLOY_TEST_SUITE'] === 'vsix' ? VSIX_SUITES : DEVELOPMENT_SUITES;
+// After the development suites pass, the code-server runner reloads the window (writing
+// `phase` into its driver folder) and these check what must survive a reload.
+const AFTER_RELOAD_SUITES: readonly SuiteFile[] = [{ name: 'after-reload.test', load: () => import('./after-reload.test') }];
+
+function suiteFiles(): readonly SuiteFile[] {
+  if (process.env['ALLOY_TEST_SUITE'] === 'vsix') return VSIX_SUITES;
+  const driver = process.env['ALLOY_TEST_DRIVER'];
+  const phase = driver && fs.existsSync(path.join(driver, 'phase')) ? fs.readFileSync(path.join(driver, 'phase'), 'utf8') : '';
+  return phase === 'after-reload' ? AFTER_RELOAD_SUITES : DEVELOPMENT_SUITES;
+}
+
+const SUITE_FILES = suiteFiles();
 
 type TestState = 'passed' | 'failed' | 'skipped';
 

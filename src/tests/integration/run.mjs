@@ -272,7 +272,9 @@ function answerDriverRequests(page, dir) {
       busy = busy.then(async () => {
         try {
           const answer = await perform(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')));
-          fs.writeFileSync(path.join(dir, `${n}.done`), typeof answer === 'string' ? answer : '');
+          // Renamed into place: the test reads the answer as soon as the file exists.
+          fs.writeFileSync(path.join(dir, `${n}.done.tmp`), typeof answer === 'string' ? answer : '');
+          fs.renameSync(path.join(dir, `${n}.done.tmp`), path.join(dir, `${n}.done`));
         } catch (error) {
           fs.writeFileSync(path.join(dir, `${n}.error`), error instanceof Error ? error.message : String(error));
         }
@@ -303,7 +305,7 @@ async function runInCodeServer(stop, tmp, testsEnv) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     let settled = false;
     let finish;
-    const finished = new Promise((resolve) => { finish = resolve; });
+    let finished = new Promise((resolve) => { finish = resolve; });
     await page.exposeFunction('codeAutomationLog', (level, args) => {
       const text = format(...(Array.isArray(args) ? args : [args]));
       if (!WORKBENCH_NOISE.test(text)) console.log(`[vscode:${level}] ${text}`);
@@ -320,7 +322,18 @@ async function runInCodeServer(stop, tmp, testsEnv) {
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     const screenshots = answerScreenshotRequests(page, screenshotRequests);
     const driver = answerDriverRequests(page, driverRequests);
-    const result = await Promise.race([finished, stop.stopped]);
+    let result = await Promise.race([finished, stop.stopped]);
+    // The dev suites passed: reload the window (same browser, so the same workbench storage)
+    // and run the suites that check what must survive a reload (the chat history).
+    if (!VSIX && result.code === 0 && !stopReason) {
+      const firstResults = RESULTS_FILE ? readResults(RESULTS_FILE) : undefined;
+      fs.writeFileSync(path.join(driverRequests, 'phase'), 'after-reload');
+      finished = new Promise((resolve) => { finish = resolve; });
+      log('reloading the window for the after-reload suites');
+      await page.goto(url, { waitUntil: 'domcontentloaded' });
+      result = await Promise.race([finished, stop.stopped]);
+      if (RESULTS_FILE && firstResults) mergeResults(RESULTS_FILE, firstResults);
+    }
     settled = true;
     await screenshots.stop();
     await driver.stop();
@@ -380,6 +393,18 @@ async function main() {
     else fs.rmSync(tmp, { recursive: true, force: true });
   }
   return reconcileResults(code, started);
+}
+
+/** Adds the first phase's results to the file the second phase wrote (or rewrites them if it wrote none). */
+function mergeResults(file, first) {
+  const second = readResults(file) ?? { passed: 0, failed: 1, skipped: 0, tests: [{ title: 'after-reload suites', state: 'failed', durationMs: 0, error: 'no results' }] };
+  const merged = {
+    passed: first.passed + second.passed,
+    failed: first.failed + second.failed,
+    skipped: first.skipped + second.skipped,
+    tests: [...first.tests, ...second.tests],
+  };
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
 }
 
 /** The result file's contents if it is there and well-formed. */

@@ -1,6 +1,6 @@
 // The message list (#chat-messages): one element per message, kept by id across state updates so
-// only changed messages re-render; assistant messages render as markdown, user messages as plain
-// text. Streamed deltas append to the message's text and re-render it at most once per animation
+// only changed messages re-render; every message renders as markdown (a user's fenced code and
+// attachments get the same Copy / Insert buttons as the answers). Streamed deltas append to the message's text and re-render it at most once per animation
 // frame. The marker "N earlier messages left out (context full)" sits between the messages that
 // were dropped from the prompt and the ones kept. Code block buttons post copyCode / insertCode.
 import type { ChatViewMessage, FromWebview } from '../../extension/chat/chat-protocol';
@@ -123,7 +123,7 @@ export class MessageList {
     role.className = 'chat-message-role';
     role.textContent = message.role === 'user' ? 'You' : 'Alloy';
     const body = document.createElement('div');
-    body.className = message.role === 'user' ? 'chat-message-body chat-plain' : 'chat-message-body chat-markdown';
+    body.className = 'chat-message-body chat-markdown';
     element.append(role, body);
     const item: Item = { message, element, body, shown: '' };
     this.items.set(message.id, item);
@@ -138,16 +138,12 @@ export class MessageList {
     const key = `${m.streaming === true ? 1 : 0}${m.stopped === true ? 1 : 0}${m.content}`;
     if (key === item.shown) return;
     item.shown = key;
-    if (m.role === 'user') {
-      item.body.textContent = m.content;
-    } else {
-      renderMarkdown(item.body, m.content);
-      if (m.stopped) {
-        const note = document.createElement('div');
-        note.className = 'chat-stopped-note';
-        note.textContent = 'Stopped';
-        item.body.append(note);
-      }
+    renderMarkdown(item.body, m.content);
+    if (m.stopped) {
+      const note = document.createElement('div');
+      note.className = 'chat-stopped-note';
+      note.textContent = 'Stopped';
+      item.body.append(note);
     }
   }
 

@@ -43,7 +43,7 @@ const $ = <T extends Element = HTMLElement>(sel: string): T => {
 };
 
 describe('chat view rendering', () => {
-  it('renders messages with role and id, user text plain, assistant markdown', () => {
+  it('renders messages with role and id, all as markdown (raw HTML in a user message stays text)', () => {
     view.render(state());
     const msgs = Array.from(root.querySelectorAll<HTMLElement>('.chat-message'));
     expect(msgs.map((m) => [m.dataset['role'], m.dataset['id']])).toEqual([
@@ -52,7 +52,8 @@ describe('chat view rendering', () => {
       ['user', 'u2'],
       ['assistant', 'a2'],
     ]);
-    expect($('[data-id="u2"] .chat-message-body').textContent).toBe('second <b>question</b>');
+    expect($('[data-id="u2"] .chat-message-body').textContent?.trim()).toBe('second <b>question</b>');
+    expect(root.querySelector('[data-id="u2"] .chat-message-body b')).toBeNull();
     expect($('[data-id="a1"] .chat-message-body strong').textContent).toBe('answer');
     expect(root.querySelector('#chat-dropped')).toBeNull();
     expect($('#chat-model').textContent).toBe('qwen2.5-coder-0.5b-instruct');
