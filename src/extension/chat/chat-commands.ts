@@ -62,6 +62,18 @@ export function registerChat(
     vscode.commands.registerCommand('alloy.chat.askAboutSelection', () => attach(vscode.window.activeTextEditor, false)),
     vscode.commands.registerCommand('alloy.chat.attachFile', () => attach(vscode.window.activeTextEditor, true)),
     vscode.commands.registerCommand('alloy.chat.newChat', () => chatView.newChat()),
+    vscode.commands.registerCommand('alloy.chat.history', async (args?: { id?: string }) => {
+      const conversations = chatView.history.list();
+      const id =
+        args?.id ??
+        (
+          await vscode.window.showQuickPick(
+            conversations.map((c) => ({ label: c.title || '(untitled)', description: `${c.messages.length} messages`, detail: new Date(c.updated).toLocaleString(), id: c.id })),
+            { title: 'Alloy: open a chat of this workspace', matchOnDescription: true },
+          )
+        )?.id;
+      if (id && chatView.openConversation(id)) await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
+    }),
     // For scripts and tests (and keybindings): send, stop, insert code, and what the panel shows.
     vscode.commands.registerCommand('alloy.chat.send', (text: unknown) => (typeof text === 'string' && text.trim() ? session.send(text) : undefined)),
     vscode.commands.registerCommand('alloy.chat.stop', () => session.stop()),

@@ -70,6 +70,17 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
     void this.context.workspaceState.update(CURRENT_KEY, this.conversationId);
   }
 
+  /** Makes a stored conversation the current one (`Alloy: Chat History`). */
+  openConversation(id: string): boolean {
+    const stored = this.history.list().find((c) => c.id === id);
+    if (!stored) return false;
+    this.session.stop();
+    this.conversationId = stored.id;
+    this.session.load(stored.messages);
+    void this.context.workspaceState.update(CURRENT_KEY, this.conversationId);
+    return true;
+  }
+
   focusInput(): void {
     this.post({ type: 'focusInput' });
   }

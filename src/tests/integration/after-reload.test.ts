@@ -24,4 +24,16 @@ suite('After a window reload', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   });
+
+  test('Chat History reopens an earlier conversation of the workspace', async () => {
+    const before = await vscode.commands.executeCommand<ChatViewState>('alloy.chat.state');
+    await vscode.commands.executeCommand('alloy.chat.newChat');
+    assert.equal((await vscode.commands.executeCommand<ChatViewState>('alloy.chat.state')).messages.length, 0);
+    const picking = vscode.commands.executeCommand('alloy.chat.history');
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await picking;
+    const after = await vscode.commands.executeCommand<ChatViewState>('alloy.chat.state');
+    assert.deepEqual(after.messages.map((m) => m.content), before.messages.map((m) => m.content));
+  });
 });
