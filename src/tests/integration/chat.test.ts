@@ -13,24 +13,18 @@ import { EngineClient } from '../../engine/client';
 import type { ChatViewState } from '../../extension/chat/chat-protocol';
 import { DEFAULT_CHAT_SYSTEM_PROMPT } from '../../extension/settings-schema';
 import { clickInWebview, pressKey, realKeyboard, screenshot, typeKeys, webviewText } from './driver';
+import { waitFor as waitUntil } from './wait';
 
 // A trained model (readable answers; no chat template, so ChatML), another file than the
 // completion model: chat runs in its own engine process.
 const CHAT_MODEL = path.join(process.env['ALLOY_SHARED_MODELS'] ?? '', 'stories260K.gguf');
-const WAIT_MS = 30_000;
 
 async function state(): Promise<ChatViewState> {
   return vscode.commands.executeCommand<ChatViewState>('alloy.chat.state');
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; chat state: ${JSON.stringify(await state())}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitUntil(what, probe, async () => ({ chat: await state() }), 50);
 }
 
 async function send(text: string): Promise<void> {

@@ -15,9 +15,9 @@ import { shapeSuggestion } from '../../extension/completion/quality-rules';
 import { documentContext } from '../../extension/inline-provider';
 import { parseSettings } from '../../extension/settings-schema';
 import { pressKey, screenshot, typeKeys } from './driver';
+import { waitFor as waitUntil } from './wait';
 
 const MODEL = path.join(process.env['ALLOY_SHARED_MODELS'] ?? '', 'tiny-qwen2-dscoder-s1-Q8_0.gguf');
-const WAIT_MS = 20_000;
 const SETTINGS: Record<string, unknown> = {
   'model.path': MODEL,
   'completions.maxTokens': 12,
@@ -31,13 +31,7 @@ async function stats(): Promise<CompletionStatsSnapshot> {
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stats: ${JSON.stringify(await stats())}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return waitUntil(what, probe, async () => ({ stats: await stats() }));
 }
 
 /** Waits until the provider has returned a suggestion after `count` earlier ones. */

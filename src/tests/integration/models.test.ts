@@ -11,19 +11,17 @@ import * as vscode from 'vscode';
 import type { Diagnostics } from '../../extension/diagnostics';
 import type { DownloadResult } from '../../extension/models/download';
 import { ModelServer } from '../helpers/model-server';
+import { waitFor } from './wait';
 
 const NAME = 'stories260K.gguf';
-const WAIT_MS = 30_000;
 
 /** Polls the diagnostics until `ok` holds for them. */
 async function waitForModel(ok: (d: Diagnostics) => boolean): Promise<Diagnostics> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const d = await vscode.commands.executeCommand<Diagnostics>('alloy.showDiagnostics', { quiet: true });
-    if (ok(d)) return d;
-    assert.ok(Date.now() < deadline, `timed out; diagnostics: ${JSON.stringify(d)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const diagnostics = async (): Promise<Diagnostics> => vscode.commands.executeCommand<Diagnostics>('alloy.showDiagnostics', { quiet: true });
+  return waitFor('the model', async () => {
+    const d = await diagnostics();
+    return ok(d) ? d : undefined;
+  }, diagnostics, 100);
 }
 
 suite('Models: download, demo, unload', () => {

@@ -10,19 +10,9 @@ import * as vscode from 'vscode';
 import type { Diagnostics } from '../../extension/diagnostics';
 import type { CompletionStatsSnapshot } from '../../extension/extension';
 import { typeKeys } from './driver';
+import { waitFor } from './wait';
 
 const EXTENSION_ID = 'alloy.alloy';
-const WAIT_MS = 30_000;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 suite('Packaged extension (.vsix)', () => {
   test('the installed package activates, runs its demo model, and completes while typing', async function () {
