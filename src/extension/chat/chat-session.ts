@@ -79,17 +79,17 @@ export class ChatSession {
   async send(text: string): Promise<void> {
     if (this.running) return;
     const context = this.attachments.map((a) => `${a.label}:\n\`\`\`\n${a.text}\n\`\`\``).join('\n\n');
-    const attachmentTokens = this.attachments.reduce((sum, a) => sum + a.tokens, 0);
+    // The attachments become part of the message (and of its token count).
     this.attachments = [];
     this.messages.push({ id: this.id(), role: 'user', content: context ? `${context}\n\n${text}` : text });
-    await this.reply(attachmentTokens);
+    await this.reply();
   }
 
   async regenerate(): Promise<void> {
     if (this.running) return;
     if (this.messages.at(-1)?.role === 'assistant') this.messages.pop();
     if (this.messages.at(-1)?.role !== 'user') return;
-    await this.reply(0);
+    await this.reply();
   }
 
   async editLast(text: string): Promise<void> {
@@ -107,6 +107,7 @@ export class ChatSession {
     this.stop();
     this.messages = [];
     this.attachments = [];
+    this.tokenCache.clear();
     this.error = undefined;
     void this.refresh();
   }
@@ -140,15 +141,15 @@ export class ChatSession {
     return n;
   }
 
-  /** Which messages fit (from the newest back) and what the prompt costs. */
-  private async plan(attachmentTokens: number): Promise<{ first: number } | { error: string }> {
+  /** Which messages fit (from the newest back) and what the prompt costs with the pending attachments. */
+  private async plan(): Promise<{ first: number } | { error: string }> {
     const model = this.o.engine.model();
     if (!model) return { first: 0 };
     const tokens = await Promise.all(this.messages.map((m) => this.countTokens(m.content)));
     const result = trimConversation({
       systemTokens: (await this.countTokens(this.o.systemPrompt())) + PER_MESSAGE_TOKENS,
       messages: this.messages.map((m, i) => ({ role: m.role, tokens: tokens[i] ?? 0 })),
-      attachmentTokens,
+      attachmentTokens: this.attachments.reduce((sum, a) => sum + a.tokens, 0),
       perMessageTokens: PER_MESSAGE_TOKENS,
       budget: model.contextSize - this.o.maxReplyTokens(),
     });
@@ -158,14 +159,14 @@ export class ChatSession {
     return { first: result.first };
   }
 
-  private async reply(attachmentTokens: number): Promise<void> {
+  private async reply(): Promise<void> {
     this.error = undefined;
     const controller = new AbortController();
     this.running = controller;
     const answer: ChatViewMessage = { id: this.id(), role: 'assistant', content: '', streaming: true };
     try {
       if (!this.o.engine.model()) throw Object.assign(new Error('no chat model is loaded'), { kind: 'no_model' });
-      const plan = await this.plan(attachmentTokens);
+      const plan = await this.plan();
       if ('error' in plan) throw Object.assign(new Error(plan.error), { kind: 'prompt_too_long' });
       const kept = this.messages.slice(plan.first).map((m) => ({ role: m.role, content: m.content }));
       this.messages.push(answer);
@@ -195,8 +196,7 @@ export class ChatSession {
   private async refresh(): Promise<void> {
     if (!this.running && this.o.engine.model()) {
       try {
-        const attachmentTokens = this.attachments.reduce((sum, a) => sum + a.tokens, 0);
-        await this.plan(attachmentTokens);
+        await this.plan();
       } catch {
         // The engine is away (restarting): the budget stays as it was.
       }
