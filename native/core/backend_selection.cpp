@@ -61,13 +61,13 @@ const char* build_target() {
 
 // Why Metal cannot evaluate with this configuration (empty: it may try), checked before
 // anything is created.
-std::string metal_refusal(const EvaluatorConfig& config) {
+std::string metal_refusal(const EvaluatorConfig& config, const DebugFaults& faults) {
   if (!config.metal_factory) {
     return std::string("this build has no Metal backend (Metal runs on macOS on Apple Silicon; this build is for ") +
            build_target() + ")";
   }
   if (config.kv_type != KvType::f16) return "the Metal kernels keep the KV cache in F16, and this context asks for F32";
-  if (config.cpu_faults) return "test faults are injected on the CPU path only";
+  if (faults.any()) return "test faults are injected on the CPU path only";
   return {};
 }
 
@@ -77,7 +77,7 @@ Evaluator create_evaluator(const Model& model, const EvaluatorConfig& config, co
   Evaluator e;
   e.report.preference = config.preference;
   if (config.preference != BackendPreference::cpu) {
-    std::string reason = metal_refusal(config);
+    std::string reason = metal_refusal(config, faults);
     if (reason.empty()) {
       try {
         const metal::MetalSizing sizing{config.sizing.max_tokens, config.sizing.max_kv};

@@ -1,5 +1,5 @@
 // Which backend evaluates a model: Metal when this build has it, the GPU starts and every weight
-// type has a Metal kernel; the CPU otherwise. A preference (the `alloy.backend` setting) can
+// type has a Metal kernel; the CPU otherwise. A preference (the `alloy.engine.backend` setting) can
 // force either; when Metal is wanted but cannot run, the CPU takes over and the report says why.
 #pragma once
 
@@ -47,7 +47,6 @@ struct EvaluatorConfig {
   BackendSizing sizing;                  // CPU threads, batch, KV capacity, test faults
   KvType kv_type = KvType::f16;
   BackendPreference preference = BackendPreference::automatic;
-  bool cpu_faults = false;               // DebugFaults set: they exist on the CPU path only
   MetalExecutorFactory metal_factory = build_metal_executor_factory();
 };
 
@@ -57,7 +56,8 @@ struct Evaluator {
   BackendReport report;
 };
 
-// Chooses and creates the evaluator. `faults` apply on the CPU path. Throws what create_backend
+// Chooses and creates the evaluator. `faults` exist on the CPU path only (any fault set keeps
+// the CPU). Throws what create_backend
 // throws when the CPU path is taken; Metal failures never throw (they become fallback_reason).
 Evaluator create_evaluator(const Model& model, const EvaluatorConfig& config, const DebugFaults& faults);
 

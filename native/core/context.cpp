@@ -24,7 +24,6 @@ Context::Context(const Model& model, ContextParams params, MetalExecutorFactory 
   config.sizing.wrong_block_scale_type = params_.faults.wrong_block_scale();
   config.kv_type = params_.kv_type;
   config.preference = params_.backend;
-  config.cpu_faults = params_.faults.any();
   config.metal_factory = std::move(metal_factory);
   evaluator_ = create_evaluator(model, config, params_.faults);
   logits_.reserve(static_cast<size_t>(hp.n_vocab));
