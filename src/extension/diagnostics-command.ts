@@ -47,9 +47,10 @@ export function registerDiagnosticsCommand(s: DiagnosticsSources, log: (line: st
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider),
     vscode.commands.registerCommand('alloy.showDiagnostics', async (options?: { quiet?: boolean }): Promise<Diagnostics> => {
       const diagnostics = await gatherDiagnostics(s);
+      // Quiet: the data only (scripts and tests poll it); no report, log line or document.
+      if (options?.quiet) return diagnostics;
       report = formatDiagnostics(diagnostics);
       log(report.replaceAll('\n', ' | '));
-      if (options?.quiet) return diagnostics;
       changed.fire(uri);
       const doc = await vscode.workspace.openTextDocument(uri);
       await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });

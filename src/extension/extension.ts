@@ -92,10 +92,11 @@ export function activate(context: vscode.ExtensionContext): void {
     // Errors go to the log (once per kind until the engine is ready again) and the status bar, never a modal.
     onError: (error) => {
       const kind = error instanceof EngineError ? error.kind : 'internal';
-      requests.addError(`completion failed: ${error instanceof Error ? error.message : String(error)}`);
+      const message = `completion failed: ${error instanceof Error ? error.message : String(error)}`;
+      requests.addError(message);
       if (reportedErrors.has(kind)) return;
       reportedErrors.add(kind);
-      output.error(`completion failed: ${error instanceof Error ? error.message : String(error)}`);
+      output.error(message);
     },
   });
   render();
@@ -118,9 +119,9 @@ export function activate(context: vscode.ExtensionContext): void {
       render();
       // A new model path loads by itself; a change of threads, context size or backend reloads
       // the same model.
-      const sameModel = previous.model.path === settings.model.path;
-      void engineController.apply(settings, sameModel && needsReload(previous, settings));
-      void chat.apply(settings, sameModel && needsReload(previous, settings));
+      const reload = previous.model.path === settings.model.path && needsReload(previous, settings);
+      void engineController.apply(settings, reload);
+      void chat.apply(settings, reload);
     }),
     vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => StatusBar.showMenu(settings.completions.enabled)),
     vscode.commands.registerCommand('alloy.toggleCompletions', () =>

@@ -15,7 +15,7 @@ interface Choice extends vscode.QuickPickItem {
 
 const MB = 1e6;
 
-export function progressMessage(p: DownloadProgress): string {
+function progressMessage(p: DownloadProgress): string {
   const got = `${(p.receivedBytes / MB).toFixed(0)}${p.totalBytes !== null ? ` of ${(p.totalBytes / MB).toFixed(0)}` : ''} MB`;
   const speed = p.bytesPerSecond > 0 ? ` · ${(p.bytesPerSecond / MB).toFixed(1)} MB/s` : '';
   const left = p.secondsLeft !== null && p.secondsLeft > 0 ? ` · ${Math.ceil(p.secondsLeft)} s left` : '';

@@ -156,12 +156,13 @@ export async function downloadModel(request: DownloadRequest): Promise<DownloadR
   const files = partFiles(target);
   const retries = request.retries ?? 3;
   const report = (p: DownloadProgress): void => request.onProgress?.(p);
-  let resumedBytes = -1;
+  // What the first attempt found on disk and could resume (a retry resumes this call's own bytes).
+  let resumedBytes: number | undefined;
   for (let tries = 0; ; tries++) {
     if (request.signal?.aborted) throw new DownloadError('cancelled', 'the download was cancelled');
     try {
       const done = await attempt(request, files, report);
-      if (resumedBytes < 0) resumedBytes = done.resumed;
+      resumedBytes ??= done.resumed;
       const sha256 = done.hash.digest('hex');
       if (done.record.totalBytes !== undefined && done.bytes !== done.record.totalBytes) {
         removePart(files);
@@ -175,7 +176,7 @@ export async function downloadModel(request: DownloadRequest): Promise<DownloadR
       fs.rmSync(files.record, { force: true });
       return { path: target, bytes: done.bytes, sha256, verified: done.record.sha256 !== undefined, resumedBytes };
     } catch (e) {
-      if (resumedBytes < 0) resumedBytes = 0;
+      resumedBytes ??= 0;
       if (!(e instanceof DownloadError) || e.kind !== 'network' || tries >= retries || request.signal?.aborted) throw e;
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * (tries + 1)));
     }
