@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/cpu_features.h"
@@ -127,8 +128,9 @@ TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance (Q5_0
   int q5_0_mismatches = 0;
   for (GgmlType type : kPackedTypes) {
     const int64_t block = block_elems_of(type);
-    for (int64_t n_cols : {block, 7 * block}) {
-      const Matrix m = random_matrix(type, 48, n_cols, rng);
+    // 15 groups of 16 rows: decode reads 8, 4, 2 and 1 groups side by side.
+    for (const auto& [n_rows, n_cols] : {std::pair<int64_t, int64_t>{48, block}, {48, 7 * block}, {240, 2 * block}}) {
+      const Matrix m = random_matrix(type, n_rows, n_cols, rng);
       const WeightView w = m.view();
       const PackedMatrix packed = pack_matrix(w, pool);
       for (int n_tokens = 1; n_tokens <= 9; ++n_tokens) {

@@ -45,7 +45,7 @@ FloatFormat float_format_of(KvType type) {
 }  // namespace
 
 CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const WeightView*>& weights)
-    : config_(config), pool_(config.n_threads) {
+    : config_(config), pool_(config.n_threads), stealing_(config.n_threads) {
   if (config.max_tokens < 1 || config.max_kv < 0 || config.max_heads < 0 || config.max_head_dim < 0) {
     throw Error(ErrorKind::internal, "CPU backend sizes must not be negative");
   }

@@ -14,6 +14,7 @@
 #include "backend/cpu/packed_matmul.h"
 #include "backend/cpu/quant.h"
 #include "backend/cpu/repack.h"
+#include "backend/cpu/stealing_ranges.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/tile_kernels.h"
 
@@ -85,10 +86,13 @@ class CpuBackend final : public Backend {
   // Q8_0 matmuls of at least this many tokens use the AMX kernel (it works on 32 at a time).
   static constexpr int kAmxMinTokens = 32;
   // The most products one matmul_shared_input call runs in one pass (Q, K, V).
-  static constexpr int kMaxSharedInputs = 4;
+  static constexpr int kMaxSharedInputs = StealingRanges::kMaxProducts;
+  // The weight bytes (times tokens) of the chunks packed matmuls claim at a time.
+  static constexpr int64_t kStealChunkBytes = 32768;
 
   CpuBackendConfig config_;
   ThreadPool pool_;
+  StealingRanges stealing_;  // the shares of the current packed pass
   size_t max_activation_row_bytes_ = 0;
   std::unique_ptr<uint8_t[]> activations_;  // max_tokens rows of converted activations
   std::vector<ThreadScratch> scratch_;      // one per thread

@@ -36,10 +36,6 @@ constexpr size_t kScaleBytes = 32;       // 16 f16 weight scales ahead of each p
 constexpr size_t kWordBytes = 64;
 constexpr size_t kCRowBytes = kTile * sizeof(int32_t);
 constexpr size_t kTileBytes = kTile * kAmxTileQuants;  // one activation tile
-// Weight bytes of a chunk of group pairs (half of a 2 MiB L2). Measured (4864 x 896 and
-// 896 x 4864, 512 tokens, alternating with the VNNI kernel): 64 KiB 95 / 138 GMAC/s,
-// 256 KiB 110 / 133, 1 MiB 189 / 208, no chunks 181 / 211 (a noisy machine: +-20 %).
-constexpr size_t kChunkBytes = 1024 * 1024;
 
 // The AMX tile configuration (palette 1), as LDTILECFG reads it.
 struct alignas(64) TileConfig {

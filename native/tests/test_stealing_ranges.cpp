@@ -1,0 +1,86 @@
+// StealingRanges (backend/cpu/stealing_ranges.h): every unit of every product is handed out
+// exactly once, whatever the thread count, chunk size and timing, and a thread that finishes
+// its own shares takes the unfinished end of another's.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/cpu/stealing_ranges.h"
+#include "backend/cpu/thread_pool.h"
+#include "check.h"
+
+using namespace alloy::cpu;
+
+TEST_CASE("every unit is claimed exactly once, for 1..4 threads, several chunk sizes and product shapes") {
+  const std::vector<std::vector<int64_t>> shapes = {{1}, {7}, {56, 8, 8}, {0, 5}, {300, 301, 1, 64}};
+  int wrong = 0;
+  for (int n_threads = 1; n_threads <= 4; ++n_threads) {
+    ThreadPool pool(n_threads);
+    StealingRanges ranges(n_threads);
+    for (const std::vector<int64_t>& units : shapes) {
+      for (int64_t chunk : {1, 3, 8, 1000}) {
+        for (int repeat = 0; repeat < 20; ++repeat) {
+          const int n = static_cast<int>(units.size());
+          std::vector<std::unique_ptr<std::atomic<int>[]>> claims;
+          for (int64_t count : units) claims.push_back(std::make_unique<std::atomic<int>[]>(static_cast<size_t>(count) + 1));
+          ranges.reset(units.data(), n);
+          auto job = [&](int index, int) {
+            ranges.run(index, chunk, [&](int p, int64_t begin, int64_t end) {
+              if (begin < 0 || end > units[static_cast<size_t>(p)] || end - begin > chunk || begin >= end) {
+                claims[static_cast<size_t>(p)][static_cast<size_t>(units[static_cast<size_t>(p)])].fetch_add(1);
+                return;
+              }
+              for (int64_t u = begin; u < end; ++u) claims[static_cast<size_t>(p)][static_cast<size_t>(u)].fetch_add(1);
+            });
+          };
+          pool.run(job);
+          for (int p = 0; p < n; ++p) {
+            for (int64_t u = 0; u < units[static_cast<size_t>(p)]; ++u) wrong += claims[static_cast<size_t>(p)][static_cast<size_t>(u)].load() != 1;
+            wrong += claims[static_cast<size_t>(p)][static_cast<size_t>(units[static_cast<size_t>(p)])].load() != 0;  // bad ranges
+          }
+        }
+      }
+    }
+  }
+  CHECK_EQ(wrong, 0);
+}
+
+TEST_CASE("a thread done with its own shares takes chunks from the end of a slower thread's") {
+  ThreadPool pool(2);
+  StealingRanges ranges(2);
+  const int64_t units[] = {40};  // thread 0 owns 0..19, thread 1 owns 20..39
+  ranges.reset(units, 1);
+  std::atomic<bool> stolen{false};
+  std::vector<int> claimed_by(40, -1);
+  bool timed_out = false;
+  auto job = [&](int index, int) {
+    ranges.run(index, 2, [&](int, int64_t begin, int64_t end) {
+      for (int64_t u = begin; u < end; ++u) claimed_by[static_cast<size_t>(u)] = index;
+      if (index == 1 && begin < 20) stolen.store(true);
+      if (index != 0 || begin != 0) return;
+      // Thread 0 holds its first chunk until thread 1 has taken one of its units (no timing
+      // assumption: only a thread that never steals keeps it waiting, until the deadline).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!stolen.load()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          timed_out = true;
+          return;
+        }
+        std::this_thread::yield();
+      }
+    });
+  };
+  pool.run(job);
+  CHECK(!timed_out);
+  CHECK_EQ(claimed_by[0], 0);
+  CHECK_EQ(claimed_by[1], 0);
+  CHECK_EQ(claimed_by[19], 1);  // the end of thread 0's share went to thread 1
+  CHECK_EQ(claimed_by[39], 1);
+  int unclaimed = 0;
+  for (int who : claimed_by) unclaimed += who < 0;
+  CHECK_EQ(unclaimed, 0);
+}
