@@ -184,40 +184,44 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
   Rng rng(7);
   ThreadPool pool(1);
   int mismatches = 0, compared = 0;
+  // 67 groups of 960 columns span two chunks of operands (amx::chunk_groups: 64 for Q8_0).
+  std::vector<std::pair<int64_t, int64_t>> shapes = {{67 * kPackRows, 30 * 32}};
+  for (int64_t n_rows : {32, 48, 96}) {
+    for (int64_t n_cols : {32, 7 * 32, 30 * 32}) shapes.emplace_back(n_rows, n_cols);
+  }
   for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
-    for (int64_t n_rows : {32, 48, 96}) {
-      for (int64_t n_cols : {32, 7 * 32, 30 * 32}) {
-        const Matrix m = random_matrix(type, n_rows, n_cols, rng);
-        const PackedMatrix packed = pack_matrix(m.view(), pool);
-        for (int n_tokens : {32, 33, 47, 64, 95}) {
-          const size_t a_stride = activation_row_bytes(ActType::q8_0, n_cols);
-          std::vector<uint8_t> acts;
-          for (int t = 0; t < n_tokens; ++t) {
-            const std::vector<uint8_t> row = quantized(ActType::q8_0, random_activations(rng, n_cols));
-            acts.insert(acts.end(), row.begin(), row.end());
-          }
-          const int64_t n_blocks = n_cols / 32;
-          std::vector<int32_t> sums(static_cast<size_t>(n_blocks * n_tokens));
-          std::vector<float> scales(sums.size());
-          std::vector<uint8_t> tiles_in(sums.size() * 32 + 16 * 32 * static_cast<size_t>(n_blocks));
-          for (int t = 0; t < n_tokens; ++t) {
-            activation_tiles(acts.data() + t * a_stride, t, n_blocks, tiles_in.data());
-            activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(type), 1,
-                                  sums.data() + t * n_blocks);
-            activation_block_scales(acts.data() + t * a_stride, n_blocks, scales.data() + t * n_blocks);
-          }
-          std::vector<float> vnni(static_cast<size_t>(n_rows * n_tokens)), tiles(vnni.size(), -1.0f);
-          PackedMatmulArgs args{type, packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks,
-                                acts.data(),    a_stride,          sums.data(),        static_cast<size_t>(n_blocks),
-                                vnni.data(),    static_cast<size_t>(n_rows)};
-          avx512::packed_matmul(args, 0, n_rows / kPackRows, n_tokens);
-          args.out = tiles.data();
-          args.act_scales = scales.data();
-          args.act_tiles = tiles_in.data();
-          amx::packed_matmul(args, 0, n_rows / kPackRows, n_tokens);
-          for (size_t i = 0; i < vnni.size(); ++i, ++compared) {
-            if (std::memcmp(&vnni[i], &tiles[i], sizeof(float)) != 0) ++mismatches;
-          }
+    for (const auto& [n_rows, n_cols] : shapes) {
+      const Matrix m = random_matrix(type, n_rows, n_cols, rng);
+      const PackedMatrix packed = pack_matrix(m.view(), pool);
+      for (int n_tokens : {32, 33, 47, 64, 95}) {
+        const size_t a_stride = activation_row_bytes(ActType::q8_0, n_cols);
+        std::vector<uint8_t> acts;
+        for (int t = 0; t < n_tokens; ++t) {
+          const std::vector<uint8_t> row = quantized(ActType::q8_0, random_activations(rng, n_cols));
+          acts.insert(acts.end(), row.begin(), row.end());
+        }
+        const int64_t n_blocks = n_cols / 32;
+        std::vector<int32_t> sums(static_cast<size_t>(n_blocks * n_tokens));
+        std::vector<float> scales(sums.size());
+        std::vector<uint8_t> tiles_in(sums.size() * 32 + 16 * 32 * static_cast<size_t>(n_blocks));
+        for (int t = 0; t < n_tokens; ++t) {
+          activation_tiles(acts.data() + t * a_stride, t, n_blocks, tiles_in.data());
+          activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(type), 1,
+                                sums.data() + t * n_blocks);
+          activation_block_scales(acts.data() + t * a_stride, n_blocks, scales.data() + t * n_blocks);
+        }
+        std::vector<float> vnni(static_cast<size_t>(n_rows * n_tokens)), tiles(vnni.size(), -1.0f);
+        PackedMatmulArgs args{type, packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks,
+                              acts.data(),    a_stride,          sums.data(),        static_cast<size_t>(n_blocks),
+                              vnni.data(),    static_cast<size_t>(n_rows)};
+        avx512::packed_matmul(args, 0, n_rows / kPackRows, n_tokens);
+        args.out = tiles.data();
+        args.act_scales = scales.data();
+        args.act_tiles = tiles_in.data();
+        std::vector<uint8_t> operands(amx::operand_scratch_bytes(n_blocks, packed.group_bytes));
+        amx::packed_matmul(args, 0, n_rows / kPackRows, n_tokens, operands.data());
+        for (size_t i = 0; i < vnni.size(); ++i, ++compared) {
+          if (std::memcmp(&vnni[i], &tiles[i], sizeof(float)) != 0) ++mismatches;
         }
       }
     }

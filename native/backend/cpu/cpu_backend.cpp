@@ -57,6 +57,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
   activations_ = uninitialized<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
   const size_t kv = static_cast<size_t>(round_up(config.max_kv, kKvCapacityAlignment));
   const size_t head = static_cast<size_t>(config.max_head_dim);
+  size_t amx_operand_bytes = 0;  // per thread, when AMX runs the prompt matmuls
   if (has_avx512_vnni(active_simd_level())) {
     for (const WeightView* w : weights) {
       if (!packable(*w) || packed_.count(w->bytes.data()) != 0) continue;
@@ -74,6 +75,10 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
       // activation_tiles writes whole tiles of rows: up to max_tokens rounded up to a tile.
       const size_t tile_rows = static_cast<size_t>(round_up(config.max_tokens, kAmxTileTokens));
       act_tiles_ = uninitialized<uint8_t>(tile_rows * static_cast<size_t>(max_packed_sums_) * kAmxTileQuants);
+      for (const auto& [bytes, m] : packed_) {
+        if (!amx::handles(m.type)) continue;
+        amx_operand_bytes = std::max(amx_operand_bytes, amx::operand_scratch_bytes(m.n_cols / kQK, m.group_bytes));
+      }
     }
   }
   scratch_.resize(static_cast<size_t>(pool_.size()));
@@ -84,6 +89,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     s.q16 = uninitialized<uint16_t>(heads * head);
     s.rope_cache = uninitialized<float>(head);
     s.dots = uninitialized<float>(kMultiScratchFloats);
+    if (amx_operand_bytes > 0) s.amx_operands = uninitialized<uint8_t>(amx_operand_bytes);
     s.vectors.resize(heads);
     s.outputs.resize(heads);
   }
@@ -260,16 +266,19 @@ void CpuBackend::store_kv(const KvLayerView& kv, const float* k, const float* v,
 // The query heads that share KV head `kv_head` against positions 0..pos, as llama.cpp
 // computes each head without flash attention: K.Q with the query in the cache's type,
 // ggml_soft_max_ext, then the probabilities in the cache's type times each transposed V
-// channel, each product with the kernel llama.cpp's CPU build picks for this batch size. The
-// V products run over whole groups of kKvCapacityAlignment positions (zero probabilities past
-// pos), as ggml's do over its KV rows padded to 256 - the extra zeros leave every partial sum
-// unchanged. The heads' K.Q and V products each take one pass over the cache
+// channel, each product with the kernel llama.cpp's CPU build picks for this batch size
+// (chosen for ggml's KV rows padded to 256). The V products stop at pos rounded up to a whole
+// step of 64 (zero probabilities past pos): ggml's run on over the rest of its padded row,
+// whose zero probabilities leave every partial sum of both kernels unchanged (steps of 64
+// over four accumulators, or of 16 over one), so skipping them changes no result (cached V
+// values are finite). The heads' K.Q and V products each take one pass over the cache
 // (float_dot_rows_multi converts its rows from F16 once for the group); pp512 of the 0.5B
 // shape spent 15.6 % of its time there with one pass per head, 9.3 % with one per group.
 void CpuBackend::attend_group(const KvLayerView& kv, const float* q, int pos, int kv_head, int batch_tokens,
                               const AttentionShape& shape, ThreadScratch& scratch, float* out) const {
   const int n_visible = pos + 1;
   const int n_padded = static_cast<int>(round_up(n_visible, kKvCapacityAlignment));
+  const int n_summed = static_cast<int>(round_up(n_visible, kVecDotStep));  // <= n_padded
   const int group = shape.n_head / shape.n_head_kv;
   const int head0 = kv_head * group;
   const size_t hd = static_cast<size_t>(shape.head_dim);
@@ -303,17 +312,17 @@ void CpuBackend::attend_group(const KvLayerView& kv, const float* q, int pos, in
     if (f16) {
       uint16_t* p16 = scratch.probs16.get() + static_cast<size_t>(k) * kv_capacity;
       f32_to_f16_row(scores, n_visible, p16);
-      std::fill(p16 + n_visible, p16 + n_padded, uint16_t{0});
+      std::fill(p16 + n_visible, p16 + n_summed, uint16_t{0});
       probs = reinterpret_cast<const uint8_t*>(p16);
     } else {
-      std::fill(scores + n_visible, scores + n_padded, 0.0f);
+      std::fill(scores + n_visible, scores + n_summed, 0.0f);
     }
     scratch.vectors[static_cast<size_t>(k)] = probs;
     scratch.outputs[static_cast<size_t>(k)] = out + static_cast<size_t>(head0 + k) * hd;
   }
   const size_t v_stride = static_cast<size_t>(kv.capacity) * elem;
   const uint8_t* v_head = kv.v + kv_head * hd * v_stride;
-  float_dot_rows_multi(format, v_head, v_stride, shape.head_dim, scratch.vectors.data(), group, n_padded, kqv_kernel,
+  float_dot_rows_multi(format, v_head, v_stride, shape.head_dim, scratch.vectors.data(), group, n_summed, kqv_kernel,
                        scratch.outputs.data(), scratch.dots.get());
 }
 

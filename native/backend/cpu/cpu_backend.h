@@ -55,7 +55,7 @@ class CpuBackend final : public Backend {
   const std::vector<ByteSpan>& packed_sources() const { return packed_sources_; }
 
  private:
-  // Per-thread scratch of the attention and RoPE kernels.
+  // Per-thread scratch of the attention and RoPE kernels and of the AMX matmul.
   // The attention buffers hold one row per query head of a KV head's group.
   struct ThreadScratch {
     std::unique_ptr<float[]> scores;      // max_heads x max_kv (+ padding): K.Q, then probabilities
@@ -63,6 +63,7 @@ class CpuBackend final : public Backend {
     std::unique_ptr<uint16_t[]> q16;      // max_heads x max_head_dim: the queries as F16
     std::unique_ptr<float[]> rope_cache;  // max_head_dim
     std::unique_ptr<float[]> dots;        // kMultiScratchFloats (float_dot_rows_multi)
+    std::unique_ptr<uint8_t[]> amx_operands;  // amx::operand_scratch_bytes of the widest AMX matrix
     std::vector<const uint8_t*> vectors;  // max_heads: the queries, then the probabilities
     std::vector<float*> outputs;          // max_heads: the score rows, then the head outputs
   };

@@ -84,7 +84,7 @@ void CpuBackend::run_packed(const PackedMatmulArgs* args, const int64_t* n_group
   const int64_t unit_bytes = static_cast<int64_t>(args[0].group_bytes) * grain;
   int64_t chunk = std::max<int64_t>(1, kStealChunkBytes / (unit_bytes * n_tokens));
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
-  if (amx) chunk = std::max<int64_t>(1, static_cast<int64_t>(amx::kChunkBytes) / unit_bytes);
+  if (amx) chunk = amx::chunk_groups(args[0].group_bytes) / 2;
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
   if (n_tokens == 1) chunk = avx512::decode_streams(args[0].type);
@@ -97,7 +97,7 @@ void CpuBackend::run_packed(const PackedMatmulArgs* args, const int64_t* n_group
       const int64_t end = unit_end * grain < n_groups[i] ? unit_end * grain : n_groups[i];
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
       if (amx) {
-        amx::packed_matmul(args[i], begin, end, n_tokens);
+        amx::packed_matmul(args[i], begin, end, n_tokens, scratch_[static_cast<size_t>(index)].amx_operands.get());
         return;
       }
 #endif

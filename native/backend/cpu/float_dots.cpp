@@ -13,7 +13,7 @@ namespace {
 
 constexpr int kLanes = 16;                  // floats in one __m512
 constexpr int kVecDotAccumulators = 4;      // GGML_F32_ARR / GGML_F16_ARR
-constexpr int kVecDotStep = kLanes * kVecDotAccumulators;  // GGML_F32_STEP / GGML_F16_STEP
+static_assert(kVecDotStep == kLanes * kVecDotAccumulators, "GGML_F32_STEP / GGML_F16_STEP");
 
 template <FloatFormat T>
 float load(const uint8_t* p, int64_t i) {

@@ -24,6 +24,7 @@ enum class DotKernel {
 };
 
 constexpr int kGemmStep = 16;
+constexpr int kVecDotStep = 64;  // ggml_vec_dot's step: four accumulators of 16 floats
 
 // The kernel llama.cpp runs for a product over an inner dimension n, with m rows in the
 // first matrix and batch_tokens rows in the second; gemm_possible is false where llama.cpp

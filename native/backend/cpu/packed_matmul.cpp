@@ -1,5 +1,6 @@
 #include "backend/cpu/packed_matmul.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "backend/cpu/quant_blocks.h"
@@ -40,6 +41,14 @@ void activation_tiles(const uint8_t* act_row, int t, int64_t n_blocks, uint8_t* 
 
 namespace amx {
 bool handles(GgmlType type) { return type == GgmlType::Q8_0 || type == GgmlType::Q4_0; }
+
+int64_t chunk_groups(size_t group_bytes) {
+  return std::max<int64_t>(2, static_cast<int64_t>(kChunkBytes / group_bytes) / 2 * 2);
+}
+
+size_t operand_scratch_bytes(int64_t n_blocks, size_t group_bytes) {
+  return static_cast<size_t>(chunk_groups(group_bytes)) * static_cast<size_t>(n_blocks) * kOperandBytes;
+}
 }  // namespace amx
 
 }  // namespace alloy::cpu

@@ -81,10 +81,18 @@ int decode_streams(GgmlType type);
 
 namespace amx {
 // avx512::packed_matmul for Q8_0 and Q4_0 weights with AMX tiles (bit-identical results);
-// needs args.act_scales and act_tiles. The caller has AMX (cpu_features.h: has_amx) and
-// splits groups in pairs.
+// needs args.act_scales and act_tiles (and block_sums for the tokens and group the VNNI
+// kernel finishes), and operand_scratch of operand_scratch_bytes for this matrix, which only
+// this call uses while it runs. The caller has AMX (cpu_features.h: has_amx) and splits
+// groups in pairs.
 bool handles(GgmlType type);
-void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
+void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens, uint8_t* operand_scratch);
+// Groups per chunk: an even number whose packed weights fit kChunkBytes (at least one pair).
+int64_t chunk_groups(size_t group_bytes);
+// Bytes of one group's signed weight operand for one block (8 rows of 64 bytes).
+constexpr size_t kOperandBytes = 512;
+// The scratch packed_matmul needs for a matrix of n_blocks blocks per row, group_bytes per group.
+size_t operand_scratch_bytes(int64_t n_blocks, size_t group_bytes);
 // Weight bytes of a chunk of group pairs that every token block passes over while they stay
 // in L2 (half of a 2 MiB L2). Measured (4864 x 896 and 896 x 4864, 512 tokens, alternating
 // with the VNNI kernel): 64 KiB 95 / 138 GMAC/s, 256 KiB 110 / 133, 1 MiB 189 / 208, no

@@ -1,17 +1,20 @@
 // The Q8_0 and Q4_0 prompt matmuls of packed_matmul.h with AMX tiles (Intel Sapphire Rapids and later):
 // blocks of 32 tokens x 32 rows (two token tiles x two 16-row groups, four 16x16 int32 tiles),
-// one tile product per 32-quant block, because Q8_0 and Q4_0 scale every block. A packed Q8_0
-// block is already the tile layout AMX wants for its right operand (8 rows of 64 bytes: four
-// quants of each of the 16 rows per row, as repack.h lays them out for VPDPBUSD), a Q4_0 block
-// is unpacked into it (weight_tile); the
-// activation quants come copied into tile order (activation_tiles: 512 contiguous bytes per
-// tile, which loads faster than 16 rows a_stride apart: 250 against 148 GMAC/s measured).
+// one tile product per 32-quant block, because Q8_0 and Q4_0 scale every block. Each chunk of
+// group pairs that stays in L2 while every token block passes over it (kChunkBytes) is first
+// copied into the caller's scratch as signed weight operands (signed_weights: 8 rows of 64
+// bytes per group and block, four quants of each of the 16 rows per row, the layout repack.h
+// gives Q8_0 for VPDPBUSD, Q4_0 unpacked), so the tile products are signed x signed (TDPBSSD)
+// and need no offset correction, and Q4_0 is unpacked once per chunk instead of once per
+// token block. The activation quants come copied into tile order (activation_tiles: 512
+// contiguous bytes per tile, which loads faster than 16 rows a_stride apart: 250 against 148
+// GMAC/s measured).
 //
-// Numerics: the tile products are the exact integer block dots (+ 128 * sum(a), which the
-// or + 8 * sum(a) for Q4_0, which the caller's block sums remove), and each output adds fma(d_w * d_a, float(dot), acc) block by
-// block from 0 — the same operations, in the same order, as the VNNI kernel, so the two are
-// bit-identical (test_packed_matmul checks it). Tokens past the last whole 32 and an odd last
-// group go to the VNNI kernel.
+// Numerics: the tile products are the exact integer block dots, equal to the VNNI kernel's
+// offset dots minus the caller's block sums; each output adds fma(d_w * d_a, float(dot), acc)
+// block by block from 0 - the same operations, in the same order, as the VNNI kernel, so the
+// two are bit-identical (test_packed_matmul checks it). Tokens past the last whole 32 and an
+// odd last group go to the VNNI kernel.
 #include "backend/cpu/packed_matmul.h"
 
 #if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -66,12 +69,12 @@ void configure_tiles() {
 // only seems to depend on (measured: 105 -> 145 GMAC/s when both were 4 KiB apart).
 struct alignas(64) BlockScratch {
   int32_t c[4][kTile][kTile];
-  uint8_t gap[2048 - 2 * 8 * kWordBytes];
-  uint8_t b[2][8][kWordBytes];  // Q4_0 weight operands, unpacked (weight_tile)
+  uint8_t gap[2048];
   float acc[4][kTile][kTile];
 };
+static_assert(kOperandBytes == 8 * kWordBytes, "one group's weight operand of one block: 8 rows of 64 bytes");
 
-// acc[token m of token tile tt][row] += (d_w * d_a) * float(c - sums), for block b; the
+// acc[token m of token tile tt][row] += (d_w * d_a) * float(c), for block b; the
 // first block adds to 0 (as the VNNI kernel's zeroed accumulators) without reading acc.
 template <bool kFirst>
 inline void scale_tile(const int32_t (&c)[kTile][kTile], const uint8_t* group_block, const PackedMatmulArgs& a,
@@ -79,53 +82,61 @@ inline void scale_tile(const int32_t (&c)[kTile][kTile], const uint8_t* group_bl
   uint16_t dw_bits[kTile];
   std::memcpy(dw_bits, group_block, sizeof dw_bits);
   const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dw_bits)));
-  const size_t first = static_cast<size_t>(t0 + kTile * tt) * a.sums_stride + static_cast<size_t>(b);
-  const int32_t* sums = a.block_sums + first;
-  const float* scales = a.act_scales + first;
+  const float* scales = a.act_scales + static_cast<size_t>(t0 + kTile * tt) * a.sums_stride + static_cast<size_t>(b);
   for (int m = 0; m < kTile; ++m) {
-    const size_t at = static_cast<size_t>(m) * a.sums_stride;
-    const __m512i dot = _mm512_sub_epi32(_mm512_load_si512(c[m]), _mm512_set1_epi32(sums[at]));
-    const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(scales[at]));
+    const __m512i dot = _mm512_load_si512(c[m]);
+    const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(scales[static_cast<size_t>(m) * a.sums_stride]));
     float* row = acc[m];
     const __m512 sum = kFirst ? _mm512_setzero_ps() : _mm512_load_ps(row);
     _mm512_store_ps(row, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), sum));
   }
 }
 
-// The weight operand (8 rows of 64 bytes) of one group's block: a Q8_0 block's words as they
-// are; a Q4_0 block's four words unpacked into `buf` (row j: low nibbles of word j = quants
-// 4j..4j+3 of each row; row 4 + j: its high nibbles = quants 16 + 4j..), 0..15 against Q8_0's
-// 0..255 - the caller's block sums subtract the matching offset (8 or 128).
+// Groups [g0, g1) as signed weight operands, group after group, block after block, into
+// `out` (Invariant: room for (g1 - g0) * n_blocks operands): a Q8_0 block's words with the
+// +128 of the packed quants removed; a Q4_0 block's four words unpacked (row j: low nibbles
+// of word j = quants 4j..4j+3 of each row; row 4 + j: its high nibbles = quants 16 + 4j..)
+// minus 8.
 template <bool kQ8>
-inline const uint8_t* weight_tile(const uint8_t* block, uint8_t (&buf)[8][kWordBytes]) {
-  if constexpr (kQ8) {
-    return block + kScaleBytes;
-  } else {
-    const __m512i low4 = _mm512_set1_epi8(0xF);
-    for (int j = 0; j < 4; ++j) {
-      const __m512i packed = _mm512_loadu_si512(block + kScaleBytes + j * kWordBytes);
-      _mm512_store_si512(buf[j], _mm512_and_si512(packed, low4));
-      _mm512_store_si512(buf[4 + j], _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4));
+void signed_weights(const PackedMatmulArgs& a, int64_t g0, int64_t g1, uint8_t* out) {
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* block = a.packed + static_cast<size_t>(g) * a.group_bytes;
+    for (int64_t b = 0; b < a.n_blocks; ++b, block += a.block_bytes, out += kOperandBytes) {
+      const uint8_t* words = block + kScaleBytes;
+      if constexpr (kQ8) {
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+        for (int j = 0; j < 8; ++j) {
+          const __m512i q = _mm512_loadu_si512(words + j * kWordBytes);
+          _mm512_storeu_si512(out + j * kWordBytes, _mm512_xor_si512(q, flip));
+        }
+      } else {
+        const __m512i low4 = _mm512_set1_epi8(0xF), eight = _mm512_set1_epi8(8);
+        for (int j = 0; j < 4; ++j) {
+          const __m512i packed = _mm512_loadu_si512(words + j * kWordBytes);
+          const __m512i low = _mm512_and_si512(packed, low4);
+          const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low4);
+          _mm512_storeu_si512(out + j * kWordBytes, _mm512_sub_epi8(low, eight));
+          _mm512_storeu_si512(out + (4 + j) * kWordBytes, _mm512_sub_epi8(high, eight));
+        }
+      }
     }
-    return &buf[0][0];
   }
 }
 
 // The four tile products of block b into s.c.
-template <bool kQ8>
 inline void tile_products(const uint8_t* w0, const uint8_t* w1, const uint8_t* x0, const uint8_t* x1, BlockScratch& s) {
-  _tile_loadd(0, weight_tile<kQ8>(w0, s.b[0]), kWordBytes);
-  _tile_loadd(1, weight_tile<kQ8>(w1, s.b[1]), kWordBytes);
+  _tile_loadd(0, w0, kWordBytes);
+  _tile_loadd(1, w1, kWordBytes);
   _tile_loadd(2, x0, kAmxTileQuants);
   _tile_loadd(3, x1, kAmxTileQuants);
   _tile_zero(4);
   _tile_zero(5);
   _tile_zero(6);
   _tile_zero(7);
-  _tile_dpbsud(4, 2, 0);
-  _tile_dpbsud(5, 3, 0);
-  _tile_dpbsud(6, 2, 1);
-  _tile_dpbsud(7, 3, 1);
+  _tile_dpbssd(4, 2, 0);
+  _tile_dpbssd(5, 3, 0);
+  _tile_dpbssd(6, 2, 1);
+  _tile_dpbssd(7, 3, 1);
   _tile_stored(4, s.c[0], kCRowBytes);
   _tile_stored(5, s.c[1], kCRowBytes);
   _tile_stored(6, s.c[2], kCRowBytes);
@@ -140,23 +151,26 @@ inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint
   scale_tile<kFirst>(s.c[3], w1, a, t0, b, 1, s.acc[3]);
 }
 
-// Outputs of groups g, g + 1 for tokens t0 .. t0 + 31, block after block. Measured on this
+// Outputs of groups g, g + 1 for tokens t0 .. t0 + 31, block after block; `operands` holds
+// the signed weight operands of groups g, g + 1 (signed_weights). Measured on this
 // Sapphire Rapids VM (4864 x 896 Q8_0, 512 tokens, one thread, one run): this plain order
 // 144 GMAC/s; overlapping the tile products of block b with the scaling of block b - 1 (two
 // or three C buffers) 121 and 105. Tile loads are the slow part here (about 1.5 ns per row:
 // a pure loop of tile products runs at 7 ns each, 30 ns with its four loads).
-template <bool kQ8>
-void block_32x32(const PackedMatmulArgs& a, int64_t g, int t0, BlockScratch& s) {
-  const uint8_t* w0 = a.packed + static_cast<size_t>(g) * a.group_bytes;
+void block_32x32(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, int t0, BlockScratch& s) {
+  const uint8_t* w0 = a.packed + static_cast<size_t>(g) * a.group_bytes;  // the f16 scales ahead of each block
   const uint8_t* w1 = w0 + a.group_bytes;
+  const uint8_t* o0 = operands;
+  const uint8_t* o1 = operands + static_cast<size_t>(a.n_blocks) * kOperandBytes;
   const size_t tile_row_bytes = static_cast<size_t>(a.n_blocks) * kTileBytes;
   const uint8_t* x0 = a.act_tiles + static_cast<size_t>(t0 / kTile) * tile_row_bytes;
   const uint8_t* x1 = x0 + tile_row_bytes;
-  tile_products<kQ8>(w0, w1, x0, x1, s);
+  tile_products(o0, o1, x0, x1, s);
   scale_block<true>(a, w0, w1, t0, 0, s);
   for (int64_t b = 1; b < a.n_blocks; ++b) {
     const size_t wb = static_cast<size_t>(b) * a.block_bytes, xb = static_cast<size_t>(b) * kTileBytes;
-    tile_products<kQ8>(w0 + wb, w1 + wb, x0 + xb, x1 + xb, s);
+    const size_t ob = static_cast<size_t>(b) * kOperandBytes;
+    tile_products(o0 + ob, o1 + ob, x0 + xb, x1 + xb, s);
     scale_block<false>(a, w0 + wb, w1 + wb, t0, b, s);
   }
   for (int k = 0; k < 4; ++k) {
@@ -170,23 +184,24 @@ void block_32x32(const PackedMatmulArgs& a, int64_t g, int t0, BlockScratch& s) 
 
 }  // namespace
 
-void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens) {
+void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens, uint8_t* operand_scratch) {
   const int amx_tokens = n_tokens / kBlockTokens * kBlockTokens;
   const int64_t pair_end = g_begin + (g_end - g_begin) / 2 * 2;
   if (amx_tokens > 0 && pair_end > g_begin) {
     configure_tiles();
     BlockScratch scratch;
-    // Chunks of group pairs whose weights stay in L2 while every token block passes over them.
-    const int64_t chunk = std::max<int64_t>(2, static_cast<int64_t>(kChunkBytes / args.group_bytes) / 2 * 2);
+    const int64_t chunk = chunk_groups(args.group_bytes);  // the operands of one chunk fill the scratch
     for (int64_t c0 = g_begin; c0 < pair_end; c0 += chunk) {
       const int64_t c1 = std::min(c0 + chunk, pair_end);
+      if (args.type == GgmlType::Q8_0) {
+        signed_weights<true>(args, c0, c1, operand_scratch);
+      } else {
+        signed_weights<false>(args, c0, c1, operand_scratch);
+      }
       for (int t0 = 0; t0 < amx_tokens; t0 += kBlockTokens) {
         for (int64_t g = c0; g < c1; g += 2) {
-          if (args.type == GgmlType::Q8_0) {
-            block_32x32<true>(args, g, t0, scratch);
-          } else {
-            block_32x32<false>(args, g, t0, scratch);
-          }
+          const uint8_t* operands = operand_scratch + static_cast<size_t>((g - c0) * args.n_blocks) * kOperandBytes;
+          block_32x32(args, g, operands, t0, scratch);
         }
       }
     }
