@@ -112,19 +112,11 @@ const uint8_t* CpuBackend::convert_activations(ActType act, const float* x, int6
   row_bytes = activation_row_bytes(act, n_cols);
   if (row_bytes > max_activation_row_bytes_) throw Error(ErrorKind::internal, "matmul wider than planned");
   uint8_t* converted = activations_.get();
-  auto quantize = [&](int index, int count) {
-    int64_t begin = 0, end = 0;
-    ThreadPool::split(n_tokens, index, count, begin, end);
+  for_rows(n_tokens, [&](int, int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       quantize_activation_row(act, x + t * n_cols, n_cols, converted + static_cast<size_t>(t) * row_bytes);
     }
-  };
-  // A few rows take less time than waking the pool.
-  if (n_tokens < kParallelQuantizeRows) {
-    quantize(0, 1);
-  } else {
-    pool_.run(quantize);
-  }
+  });
   return converted;
 }
 
@@ -201,22 +193,30 @@ void CpuBackend::get_rows(const WeightView& w, const int32_t* ids, int n_ids, fl
 
 void CpuBackend::rms_norm(const float* x, const float* weight, int n_rows, int n, float eps, float* y) {
   check_rows(n_rows);
-  for (int r = 0; r < n_rows; ++r) {
-    const size_t offset = static_cast<size_t>(r) * n;
-    rms_norm_row(x + offset, weight, n, eps, y + offset);
-  }
+  for_rows(n_rows, [&](int, int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const size_t offset = static_cast<size_t>(r) * n;
+      rms_norm_row(x + offset, weight, n, eps, y + offset);
+    }
+  });
 }
 
 void CpuBackend::add_bias(float* y, const float* bias, int n_rows, int n) {
   check_rows(n_rows);
-  for (int r = 0; r < n_rows; ++r) {
-    float* row = y + static_cast<size_t>(r) * n;
-    for (int i = 0; i < n; ++i) row[i] += bias[i];
-  }
+  for_rows(n_rows, [&](int, int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* row = y + static_cast<size_t>(r) * n;
+      for (int i = 0; i < n; ++i) row[i] += bias[i];
+    }
+  });
 }
 
 void CpuBackend::add(float* y, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+  // In blocks of kAddBlock floats (a prompt's residual is tokens x n_embd).
+  for_rows((n + kAddBlock - 1) / kAddBlock, [&](int, int64_t begin, int64_t end) {
+    const int64_t last = std::min(end * kAddBlock, n);
+    for (int64_t i = begin * kAddBlock; i < last; ++i) y[i] += x[i];
+  });
 }
 
 void CpuBackend::rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
@@ -225,24 +225,26 @@ void CpuBackend::rope(float* x, int n_tokens, int n_heads, int head_dim, const i
   if (params.n_rot > head_dim || head_dim > config_.max_head_dim || params.n_rot % 2 != 0) {
     throw Error(ErrorKind::internal, "RoPE dimensions out of range");
   }
-  auto rotate = [&](int index, int count) {
-    int64_t begin = 0, end = 0;
-    ThreadPool::split(n_tokens, index, count, begin, end);
-    float* cache = scratch_[static_cast<size_t>(index)].rope_cache.get();
+  for_rows(n_tokens, [&](int thread, int64_t begin, int64_t end) {
+    float* cache = scratch_[static_cast<size_t>(thread)].rope_cache.get();
     for (int64_t t = begin; t < end; ++t) {
       rope_cache(positions[t], params, cache);
       for (int h = 0; h < n_heads; ++h) rope_head(x + (t * n_heads + h) * head_dim, cache, params);
     }
-  };
-  pool_.run(rotate);
+  });
 }
 
 void CpuBackend::store_kv(const KvLayerView& kv, const float* k, const float* v, int n_tokens, int pos0) {
   check_rows(n_tokens);
   if (pos0 < 0 || n_tokens > kv.capacity - pos0) throw Error(ErrorKind::internal, "KV store past the cache");
+  for_rows(n_tokens, [&](int, int64_t begin, int64_t end) { store_kv_rows(kv, k, v, begin, end, pos0); });
+}
+
+void CpuBackend::store_kv_rows(const KvLayerView& kv, const float* k, const float* v, int64_t t_begin, int64_t t_end,
+                               int pos0) const {
   const size_t n_embd = static_cast<size_t>(kv.n_embd_kv);
   const size_t capacity = static_cast<size_t>(kv.capacity);
-  for (int t = 0; t < n_tokens; ++t) {
+  for (int64_t t = t_begin; t < t_end; ++t) {
     const size_t pos = static_cast<size_t>(pos0 + t);
     const float* k_row = k + t * n_embd;
     const float* v_row = v + t * n_embd;
@@ -351,15 +353,12 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
 
 void CpuBackend::swiglu(const float* gate, const float* up, int n_rows, int n, float* out) {
   check_rows(n_rows);
-  auto apply = [&](int index, int count) {
-    int64_t begin = 0, end = 0;
-    ThreadPool::split(n_rows, index, count, begin, end);
+  for_rows(n_rows, [&](int, int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const size_t offset = static_cast<size_t>(r) * n;
       swiglu_row(gate + offset, up + offset, n, out + offset);
     }
-  };
-  pool_.run(apply);
+  });
 }
 
 }  // namespace alloy::cpu

@@ -69,6 +69,24 @@ class CpuBackend final : public Backend {
   };
 
   void check_rows(int n_tokens) const;
+  // Tokens [t_begin, t_end) of store_kv.
+  void store_kv_rows(const KvLayerView& kv, const float* k, const float* v, int64_t t_begin, int64_t t_end, int pos0) const;
+  // Runs body(thread, begin, end) over thread's share of [0, n) on every pool thread, or
+  // body(0, 0, n) on the calling thread when n < kParallelRows (a few rows take less time
+  // than waking the pool).
+  template <typename Body>
+  void for_rows(int64_t n, Body&& body) {
+    if (n < kParallelRows) {
+      body(0, int64_t{0}, n);
+      return;
+    }
+    auto job = [&](int index, int count) {
+      int64_t begin = 0, end = 0;
+      ThreadPool::split(n, index, count, begin, end);
+      body(index, begin, end);
+    };
+    pool_.run(job);
+  }
   // n_tokens rows of x converted to `act` (into activations_; x itself for F32), row_bytes apart.
   const uint8_t* convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens, size_t& row_bytes);
   // cpu_backend_packed.cpp: matmuls over repacked weights.
@@ -82,8 +100,10 @@ class CpuBackend final : public Backend {
   void attend_group(const KvLayerView& kv, const float* q, int pos, int kv_head, int batch_tokens,
                     const AttentionShape& shape, ThreadScratch& scratch, float* out) const;
 
-  // Below this many activation rows, the calling thread converts them alone.
-  static constexpr int kParallelQuantizeRows = 4;
+  // Below this many rows (tokens), row-wise operations run on the calling thread alone.
+  static constexpr int kParallelRows = 4;
+  // add() splits its floats into blocks of this many (one "row" of for_rows).
+  static constexpr int64_t kAddBlock = 4096;
   // Q8_0 matmuls of at least this many tokens use the AMX kernel (it works on 32 at a time).
   static constexpr int kAmxMinTokens = 32;
   // The most products one matmul_shared_input call runs in one pass (Q, K, V).

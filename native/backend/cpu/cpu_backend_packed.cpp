@@ -39,9 +39,7 @@ PackedMatmulArgs CpuBackend::prepare_packed(const PackedMatrix& m, const uint8_t
   if (legacy) {
     if (n_blocks * groups > max_packed_sums_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
     const int offset = packed_quant_offset(m.type);
-    auto prepare = [&](int index, int count) {
-      int64_t begin = 0, end = 0;
-      ThreadPool::split(n_tokens, index, count, begin, end);
+    for_rows(n_tokens, [&](int, int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const uint8_t* row = acts + static_cast<size_t>(t) * act_row_bytes;
         activation_block_sums(row, n_blocks, offset, groups, block_sums_.get() + static_cast<size_t>(t) * sums_stride);
@@ -49,12 +47,7 @@ PackedMatmulArgs CpuBackend::prepare_packed(const PackedMatrix& m, const uint8_t
         activation_block_scales(row, n_blocks, act_scales_.get() + static_cast<size_t>(t) * sums_stride);
         activation_tiles(row, static_cast<int>(t), n_blocks, act_tiles_.get());
       }
-    };
-    if (n_tokens < kParallelQuantizeRows) {
-      prepare(0, 1);
-    } else {
-      pool_.run(prepare);
-    }
+    });
   }
   PackedMatmulArgs args{m.type,        m.data.get(), m.group_bytes, m.block_bytes, n_blocks,
                         acts,          act_row_bytes, legacy ? block_sums_.get() : nullptr, sums_stride,
