@@ -12,6 +12,7 @@
 #include "backend/cpu/stealing_ranges.h"
 #include "backend/cpu/thread_pool.h"
 #include "check.h"
+#include "core/error.h"
 
 using namespace alloy::cpu;
 
@@ -83,4 +84,17 @@ TEST_CASE("a thread done with its own shares takes chunks from the end of a slow
   int unclaimed = 0;
   for (int who : claimed_by) unclaimed += who < 0;
   CHECK_EQ(unclaimed, 0);
+}
+
+TEST_CASE("a chunk of no units is refused (no claim could advance)") {
+  StealingRanges ranges(1);
+  const int64_t units[] = {3};
+  ranges.reset(units, 1);
+  bool refused = false;
+  try {
+    ranges.run(0, 0, [](int, int64_t, int64_t) {});
+  } catch (const alloy::Error& e) {
+    refused = e.kind() == alloy::ErrorKind::internal;
+  }
+  CHECK(refused);
 }

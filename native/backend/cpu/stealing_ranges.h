@@ -39,10 +39,11 @@ class StealingRanges {
     }
   }
 
-  // Runs work(product, begin, end) over every unit thread `index` claims: its own ranges
-  // first, product by product, then chunks stolen from the other threads.
+  // Runs work(product, begin, end) over every unit thread `index` claims, at most `chunk` at a
+  // time: its own ranges first, product by product, then chunks stolen from the other threads.
   template <typename Work>
   void run(int index, int64_t chunk, Work&& work) {
+    if (chunk < 1) throw Error(ErrorKind::internal, "work chunks must hold at least one unit");  // else no claim advances
     for (int p = 0; p < n_products_; ++p) {
       int64_t begin = 0, end = 0;
       while (claim(owners_[index].range[p], chunk, true, begin, end)) work(p, begin, end);
