@@ -23,11 +23,15 @@ namespace {
 constexpr size_t kRows = 16;
 constexpr size_t kScaleBytes = 32;  // 16 f16 values
 constexpr size_t kWordBytes = 64;
-// How far ahead of the block being read decode prefetches, into L2 (which tracks more misses
-// in flight than L1); prefetches never fault, so past the end of the matrix is harmless.
-// Measured on the 0.5B-shape Q8_0 model, 2 threads, alternating builds: decode 37.8 t/s with
-// 4 KiB into L1, 40.3 with 16 KiB into L2 (32 KiB into L2: 39.7, 16 KiB into L3: 39.4).
+// How far ahead of the block being read each decode stream prefetches, and into which cache;
+// prefetches never fault, so past the end of the matrix is harmless. With one stream
+// (alternating builds, 0.5B-shape Q8_0): 37.8 t/s with 4 KiB into L1, 40.3 with 16 KiB into
+// L2 (32 KiB into L2: 39.7, 16 KiB into L3: 39.4). With 8 streams (variants alternating in one
+// process, ratio to 16 KiB into L2): 16 KiB into L1 1.04 (0.5B Q8_0, 8 and 10 of 12 rounds
+// faster), 1.05 (0.5B Q4_0), 1.01 (1.5B Q8_0); into L1 at 8 KiB 0.98, 24 KiB 0.95; into L2 at
+// 8 KiB 0.94, 32 KiB 0.98; into L3 1.01.
 constexpr size_t kDecodePrefetchBytes = 16384;
+constexpr _mm_hint kDecodePrefetchHint = _MM_HINT_T0;
 
 inline int32_t i32_at(const uint8_t* p) {
   int32_t v = 0;
@@ -286,7 +290,7 @@ void decode_side_by_side(const PackedMatmulArgs& a, int64_t g, int t) {
     const uint8_t* y[1] = {act + static_cast<size_t>(b) * Format::kActBlockBytes};
     for (int s = 0; s < S; ++s) {
       for (size_t line = 0; line < a.block_bytes; line += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(block[s] + kDecodePrefetchBytes + line), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(block[s] + kDecodePrefetchBytes + line), kDecodePrefetchHint);
       }
       Format::template add_block<1>(block[s], y, sums, b, acc[s]);
       block[s] += a.block_bytes;
@@ -299,7 +303,7 @@ void decode_side_by_side(const PackedMatmulArgs& a, int64_t g, int t) {
 // One token over groups [g_begin, g_end): S groups at a time, block by block side by side, so
 // each thread keeps S streams of weights in flight (decode reads every weight byte once, from
 // memory, and one stream per thread leaves the memory system idle part of the time), each
-// stream also prefetched kDecodePrefetchBytes ahead into L2. The rest takes S / 2, ... 1.
+// stream also prefetched kDecodePrefetchBytes ahead into L1. The rest takes S / 2, ... 1.
 template <typename Format, int S>
 void decode_groups(const PackedMatmulArgs& a, int64_t g_begin, int64_t g_end, int t) {
   int64_t g = g_begin;
