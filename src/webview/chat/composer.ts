@@ -4,6 +4,7 @@
 // resends it as editLast, Escape or Cancel restores the draft). The textarea keeps focus after
 // sending and grows with its text; its draft survives the view being hidden (saveDraft).
 import { MAX_WEBVIEW_TEXT, type ChatViewState, type FromWebview } from '../../extension/chat/chat-protocol';
+import { button, element } from './dom';
 
 export interface ComposerHooks {
   post(m: FromWebview): void;
@@ -12,23 +13,15 @@ export interface ComposerHooks {
   saveDraft(text: string): void;
 }
 
-function button(id: string, label: string, title: string): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.id = id;
-  b.className = 'chat-button';
-  b.textContent = label;
-  b.title = title;
-  return b;
-}
+const SECONDARY = 'chat-button chat-button-secondary';
 
 export class Composer {
   readonly element: HTMLElement;
   readonly input: HTMLTextAreaElement;
-  private readonly send = button('chat-send', 'Send', 'Send (Enter)');
-  private readonly stop = button('chat-stop', 'Stop', 'Stop generating');
-  private readonly regenerate = button('chat-regenerate', 'Regenerate', 'Generate the last answer again');
-  private readonly editLast = button('chat-edit-last', 'Edit last', 'Edit and resend your last message');
+  private readonly send = button('chat-button', { id: 'chat-send', text: 'Send', title: 'Send (Enter)' });
+  private readonly stop = button('chat-button', { id: 'chat-stop', text: 'Stop', title: 'Stop generating' });
+  private readonly regenerate = button(SECONDARY, { id: 'chat-regenerate', text: 'Regenerate', title: 'Generate the last answer again' });
+  private readonly editLast = button(SECONDARY, { id: 'chat-edit-last', text: 'Edit last', title: 'Edit and resend your last message' });
   private readonly banner: HTMLElement;
   private busy = false;
   private lastUser: string | undefined;
@@ -36,24 +29,16 @@ export class Composer {
   private setAside: string | undefined;
 
   constructor(private readonly hooks: ComposerHooks, draft: string) {
-    this.element = document.createElement('div');
-    this.element.id = 'chat-composer';
-    this.element.className = 'chat-composer';
+    this.element = element('div', 'chat-composer', { id: 'chat-composer' });
 
-    this.banner = document.createElement('div');
-    this.banner.id = 'chat-editing';
-    this.banner.className = 'chat-editing';
+    this.banner = element('div', 'chat-editing', { id: 'chat-editing' });
     this.banner.hidden = true;
-    const bannerText = document.createElement('span');
-    bannerText.textContent = 'Editing your last message: Enter resends it, Escape cancels.';
-    const cancel = button('chat-edit-cancel', 'Cancel', 'Stop editing (Escape)');
-    cancel.classList.add('chat-button-secondary');
+    const bannerText = element('span', '', { text: 'Editing your last message: Enter resends it, Escape cancels.' });
+    const cancel = button(SECONDARY, { id: 'chat-edit-cancel', text: 'Cancel', title: 'Stop editing (Escape)' });
     cancel.addEventListener('click', () => this.cancelEdit());
     this.banner.append(bannerText, cancel);
 
-    this.input = document.createElement('textarea');
-    this.input.id = 'chat-input';
-    this.input.className = 'chat-input';
+    this.input = element('textarea', 'chat-input', { id: 'chat-input' });
     this.input.rows = 1;
     this.input.maxLength = MAX_WEBVIEW_TEXT;
     this.input.placeholder = 'Ask Alloy… (Enter sends, Shift+Enter adds a line)';
@@ -65,12 +50,8 @@ export class Composer {
       if (this.setAside === undefined) this.hooks.saveDraft(this.input.value);
     });
 
-    const row = document.createElement('div');
-    row.className = 'chat-composer-buttons';
-    this.regenerate.classList.add('chat-button-secondary');
-    this.editLast.classList.add('chat-button-secondary');
-    const spacer = document.createElement('span');
-    spacer.className = 'chat-spacer';
+    const row = element('div', 'chat-composer-buttons');
+    const spacer = element('span', 'chat-spacer');
     row.append(this.regenerate, this.editLast, spacer, this.stop, this.send);
 
     this.send.addEventListener('click', () => this.submit());

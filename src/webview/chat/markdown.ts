@@ -21,6 +21,8 @@ import rust from 'highlight.js/lib/languages/rust';
 import typescript from 'highlight.js/lib/languages/typescript';
 import { Marked, type Tokens } from 'marked';
 
+import { button, element } from './dom';
+
 const LANGUAGES = { bash, c, cpp, go, java, javascript, json, markdown, python, rust, typescript };
 for (const [name, language] of Object.entries(LANGUAGES)) hljs.registerLanguage(name, language);
 
@@ -100,12 +102,8 @@ export function markdownToHtml(text: string): string {
 }
 
 function codeButton(action: CodeAction, label: string): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'chat-code-btn';
+  const b = button('chat-code-btn', { text: label, title: label });
   b.dataset['codeAction'] = action;
-  b.textContent = label;
-  b.title = label;
   return b;
 }
 
@@ -114,13 +112,10 @@ function addCodeToolbars(root: ParentNode): void {
   for (const pre of Array.from(root.querySelectorAll('pre'))) {
     const code = pre.querySelector('code');
     if (!code || pre.parentElement?.classList.contains('chat-code-block')) continue;
-    const block = document.createElement('div');
-    block.className = 'chat-code-block';
-    const bar = document.createElement('div');
-    bar.className = 'chat-code-toolbar';
-    const lang = document.createElement('span');
-    lang.className = 'chat-code-lang';
-    lang.textContent = Array.from(code.classList).find((c) => c.startsWith('language-'))?.slice('language-'.length) ?? '';
+    const block = element('div', 'chat-code-block');
+    const bar = element('div', 'chat-code-toolbar');
+    const language = Array.from(code.classList).find((c) => c.startsWith('language-'))?.slice('language-'.length);
+    const lang = element('span', 'chat-code-lang', { text: language ?? '' });
     bar.append(lang, codeButton('copy', 'Copy'), codeButton('insert', 'Insert at Cursor'));
     pre.replaceWith(block);
     block.append(bar, pre);

@@ -4,6 +4,7 @@
 // frame. The marker "N earlier messages left out (context full)" sits between the messages that
 // were dropped from the prompt and the ones kept. Code block buttons post copyCode / insertCode.
 import type { ChatViewMessage, FromWebview } from '../../extension/chat/chat-protocol';
+import { element } from './dom';
 import { codeActionOf, renderMarkdown } from './markdown';
 import { ScrollFollower } from './scroll';
 
@@ -33,19 +34,15 @@ export class MessageList {
   private frame: number | undefined;
 
   constructor(private readonly post: (m: FromWebview) => void) {
-    this.element = document.createElement('div');
-    this.element.id = 'chat-messages';
-    this.element.className = 'chat-messages';
+    this.element = element('div', 'chat-messages', { id: 'chat-messages' });
     this.element.setAttribute('role', 'log');
     this.element.setAttribute('aria-live', 'polite');
     this.scroll = new ScrollFollower(this.element);
-    this.marker = document.createElement('div');
-    this.marker.id = 'chat-dropped';
-    this.marker.className = 'chat-dropped';
-    this.empty = document.createElement('div');
-    this.empty.id = 'chat-empty';
-    this.empty.className = 'chat-empty';
-    this.empty.textContent = 'Ask about your code. Enter sends, Shift+Enter adds a line.';
+    this.marker = element('div', 'chat-dropped', { id: 'chat-dropped' });
+    this.empty = element('div', 'chat-empty', {
+      id: 'chat-empty',
+      text: 'Ask about your code. Enter sends, Shift+Enter adds a line.',
+    });
     this.element.addEventListener('click', (e) => this.onClick(e));
   }
 
@@ -115,17 +112,13 @@ export class MessageList {
       existing.message = message;
       return existing;
     }
-    const element = document.createElement('div');
-    element.className = `chat-message chat-message-${message.role}`;
-    element.dataset['role'] = message.role;
-    element.dataset['id'] = message.id;
-    const role = document.createElement('div');
-    role.className = 'chat-message-role';
-    role.textContent = message.role === 'user' ? 'You' : 'Alloy';
-    const body = document.createElement('div');
-    body.className = 'chat-message-body chat-markdown';
-    element.append(role, body);
-    const item: Item = { message, element, body, shown: '' };
+    const root = element('div', `chat-message chat-message-${message.role}`);
+    root.dataset['role'] = message.role;
+    root.dataset['id'] = message.id;
+    const role = element('div', 'chat-message-role', { text: message.role === 'user' ? 'You' : 'Alloy' });
+    const body = element('div', 'chat-message-body chat-markdown');
+    root.append(role, body);
+    const item: Item = { message, element: root, body, shown: '' };
     this.items.set(message.id, item);
     return item;
   }
@@ -140,10 +133,7 @@ export class MessageList {
     item.shown = key;
     renderMarkdown(item.body, m.content);
     if (m.stopped) {
-      const note = document.createElement('div');
-      note.className = 'chat-stopped-note';
-      note.textContent = 'Stopped';
-      item.body.append(note);
+      item.body.append(element('div', 'chat-stopped-note', { text: 'Stopped' }));
     }
   }
 

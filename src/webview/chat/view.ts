@@ -3,6 +3,7 @@
 // line and the input area. render(state) shows a whole ChatViewState; delta(...) streams text.
 import type { ChatAction, ChatAttachmentView, ChatViewState, FromWebview } from '../../extension/chat/chat-protocol';
 import { Composer } from './composer';
+import { button, element } from './dom';
 import { MessageList } from './messages';
 
 export interface ChatViewHooks {
@@ -17,13 +18,6 @@ export const ACTION_LABELS: Record<ChatAction, string> = {
   showDiagnostics: 'Open Diagnostics',
 };
 
-function div(id: string, className: string): HTMLDivElement {
-  const d = document.createElement('div');
-  d.id = id;
-  d.className = className;
-  return d;
-}
-
 export function budgetText(budget: ChatViewState['budget']): string {
   return `${budget.used} / ${budget.total} tokens`;
 }
@@ -31,25 +25,20 @@ export function budgetText(budget: ChatViewState['budget']): string {
 export class ChatView {
   readonly messages: MessageList;
   readonly composer: Composer;
-  private readonly model = div('chat-model', 'chat-model');
-  private readonly error = div('chat-error', 'chat-error');
-  private readonly errorText = div('chat-error-message', 'chat-error-message');
-  private readonly errorAction = document.createElement('button');
-  private readonly chips = div('chat-attachments', 'chat-attachments');
-  private readonly budget = div('chat-budget', 'chat-budget');
+  private readonly model = element('div', 'chat-model', { id: 'chat-model' });
+  private readonly error = element('div', 'chat-error', { id: 'chat-error' });
+  private readonly errorText = element('div', 'chat-error-message', { id: 'chat-error-message' });
+  private readonly errorAction = button('chat-button', { id: 'chat-error-action' });
+  private readonly chips = element('div', 'chat-attachments', { id: 'chat-attachments' });
+  private readonly budget = element('div', 'chat-budget', { id: 'chat-budget' });
   private action: ChatAction | undefined;
 
   constructor(root: HTMLElement, private readonly hooks: ChatViewHooks, draft = '') {
     this.messages = new MessageList((m) => hooks.post(m));
     this.composer = new Composer({ post: (m) => hooks.post(m), sent: () => this.messages.follow(), saveDraft: (t) => hooks.saveDraft(t) }, draft);
 
-    const header = div('chat-header', 'chat-header');
-    const newChat = document.createElement('button');
-    newChat.type = 'button';
-    newChat.id = 'chat-new';
-    newChat.className = 'chat-button chat-button-secondary';
-    newChat.textContent = 'New chat';
-    newChat.title = 'Start a new conversation';
+    const header = element('div', 'chat-header', { id: 'chat-header' });
+    const newChat = button('chat-button chat-button-secondary', { id: 'chat-new', text: 'New chat', title: 'Start a new conversation' });
     newChat.addEventListener('click', () => {
       hooks.post({ type: 'newChat' });
       this.composer.focus();
@@ -58,9 +47,6 @@ export class ChatView {
 
     this.error.setAttribute('role', 'alert');
     this.error.hidden = true;
-    this.errorAction.type = 'button';
-    this.errorAction.id = 'chat-error-action';
-    this.errorAction.className = 'chat-button';
     this.errorAction.addEventListener('click', () => {
       if (this.action) hooks.post({ type: 'action', action: this.action });
     });
@@ -72,8 +58,8 @@ export class ChatView {
       if (id !== undefined) hooks.post({ type: 'removeAttachment', id });
     });
 
-    const footer = div('chat-footer', 'chat-footer');
-    const meta = div('chat-meta', 'chat-meta');
+    const footer = element('div', 'chat-footer', { id: 'chat-footer' });
+    const meta = element('div', 'chat-meta', { id: 'chat-meta' });
     meta.append(this.chips, this.budget);
     footer.append(this.error, meta, this.composer.element);
 
@@ -115,21 +101,11 @@ export class ChatView {
     this.chips.hidden = attachments.length === 0;
     this.chips.replaceChildren(
       ...attachments.map((a) => {
-        const chip = document.createElement('span');
-        chip.className = 'chat-chip';
+        const chip = element('span', 'chat-chip', { title: `${a.label} (${a.tokens} tokens)` });
         chip.dataset['id'] = a.id;
-        chip.title = `${a.label} (${a.tokens} tokens)`;
-        const label = document.createElement('span');
-        label.className = 'chat-chip-label';
-        label.textContent = a.label;
-        const tokens = document.createElement('span');
-        tokens.className = 'chat-chip-tokens';
-        tokens.textContent = `${a.tokens} tokens`;
-        const remove = document.createElement('button');
-        remove.type = 'button';
-        remove.className = 'chat-chip-remove';
-        remove.textContent = '×';
-        remove.title = `Remove ${a.label}`;
+        const label = element('span', 'chat-chip-label', { text: a.label });
+        const tokens = element('span', 'chat-chip-tokens', { text: `${a.tokens} tokens` });
+        const remove = button('chat-chip-remove', { text: '×', title: `Remove ${a.label}` });
         remove.setAttribute('aria-label', `Remove ${a.label}`);
         chip.append(label, tokens, remove);
         return chip;
