@@ -102,8 +102,9 @@ TEST_CASE("float_dot_rows_multi equals one scalar float_dot per row and vector")
   int compared = 0, differ = 0;
   for (FloatFormat format : {FloatFormat::f16, FloatFormat::f32}) {
     for (DotKernel kernel : {DotKernel::vec_dot, DotKernel::gemm}) {
-      // n past one kMultiChunk (the accumulators are kept between chunks), rows past whole tiles
-      for (int64_t n : {int64_t{64}, int64_t{kMultiChunk + 48}, int64_t{2 * kMultiChunk}}) {
+      // n past one kMultiChunk (the accumulators are kept between chunks; a last chunk of one
+      // vec_dot step), rows past whole tiles
+      for (int64_t n : {int64_t{64}, int64_t{kMultiChunk + 48}, int64_t{kMultiChunk + 64}, int64_t{2 * kMultiChunk}}) {
         for (int n_ys : {1, 7, kMultiMaxVectors + 1}) {
           const int count = 37;
           const size_t elem = format == FloatFormat::f16 ? 2 : 4;

@@ -146,6 +146,10 @@ void float_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride,
 #if defined(__x86_64__) || defined(_M_X64)
   static const bool avx512 = x86_simd_active() && has_avx512_vnni(active_simd_level());
   if (avx512 && kernel == DotKernel::gemm) done = avx512::gemm_dot_rows_multi(format, x, x_stride, count, ys, n_ys, n, outs, scratch);
+  if (avx512 && kernel == DotKernel::vec_dot && n > 0 && n % kVecDotStep == 0) {
+    // Without leftovers, vec_dot's result is its vector part (F16: double(reduced) back to float).
+    return avx512::vec_dot_rows_multi(format, x, x_stride, count, ys, n_ys, n, outs, scratch);
+  }
 #endif
   for (int k = 0; k < n_ys; ++k) {
     float_dot_rows(format, x + static_cast<size_t>(done) * x_stride, x_stride, count - done, ys[k], n, kernel, outs[k] + done);

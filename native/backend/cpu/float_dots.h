@@ -44,7 +44,8 @@ void float_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int c
 // accumulators of up to kMultiMaxVectors vectors).
 constexpr int kMultiChunk = 256;
 constexpr int kMultiMaxVectors = 16;
-constexpr size_t kMultiScratchFloats = 16 * kMultiChunk + kMultiMaxVectors * 16 * 16;
+// (With the vec_dot kernel: also one vector's converted chunk, and four accumulators per row.)
+constexpr size_t kMultiScratchFloats = 16 * kMultiChunk + kMultiChunk + kMultiMaxVectors * 16 * 4 * 16;
 
 // outs[k][j] = float_dot(format, x + j * x_stride, ys[k], n, kernel) for j < count, k < n_ys:
 // float_dot_rows for several vectors against the same rows (the query heads that share one
@@ -75,6 +76,10 @@ int gemm_dot_rows(FloatFormat format, const uint8_t* x, size_t x_stride, int cou
                   float* out);
 // The same for several vectors (float_dot_rows_multi; scratch: kMultiScratchFloats).
 int gemm_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
+                        int n_ys, int64_t n, float* const* outs, float* scratch);
+// float_dot_rows_multi with the vec_dot kernel for n a multiple of kVecDotStep (every row;
+// scratch: kMultiScratchFloats).
+void vec_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
                         int n_ys, int64_t n, float* const* outs, float* scratch);
 }  // namespace avx512
 #endif

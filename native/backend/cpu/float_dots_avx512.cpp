@@ -2,7 +2,8 @@
 // time, each with its own 16-float accumulator (tinyBLAS's summation: one fused multiply-add
 // per 16 elements), and the sixteen reductions done together by pairwise shuffles that add
 // exactly the pairs reduce_add_16 adds: v[i] + v[i + 8], then + 4, then (0 + 2) + (1 + 3). So
-// every result is bit-identical to the scalar emulation (test_float_dots checks it).
+// every result is bit-identical to the scalar emulation (test_float_dots checks it). Also
+// ggml_vec_dot's order for several rows at once (vec_dot_rows_multi), reduced the same way.
 // This file odr-uses no inline function of another header (see x86_simd.h for why).
 #include "backend/cpu/float_dots.h"
 
@@ -109,7 +110,81 @@ int gemm_rows_multi(const uint8_t* x, size_t x_stride, int count, const uint8_t*
   return full;
 }
 
+// ggml_vec_dot_f16 / _f32 (n a multiple of 64) of each of `count` rows with several vectors:
+// each 16-row tile is converted to float once, a chunk of kMultiChunk values at a time, and
+// every vector's chunk once; rows go four at a time (16 accumulators: four per row, as
+// vec_dot keeps them), saved between chunks. Per output: acc[q] = fma(x, y, acc[q]) over the
+// steps in order, then (acc0 + acc2) + (acc1 + acc3) and reduce_16x16 - vec_dot's order
+// exactly. Rows past `count` in the last tile are zeros whose results are dropped.
+template <FloatFormat T>
+void vec_dot_rows_multi(const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys, int n_ys, int64_t n,
+                        float* const* outs, float* scratch) {
+  constexpr int kSteps = 4;  // accumulators per row
+  constexpr int kRowsAtOnce = 4;
+  float* rows_f32 = scratch;
+  float* y_f32 = rows_f32 + kRows * kMultiChunk;
+  float* saved = y_f32 + kMultiChunk;  // [vector][row][step][16]
+  for (int j0 = 0; j0 < count; j0 += kRows) {
+    const int rows = std::min(kRows, count - j0);
+    for (int y0 = 0; y0 < n_ys; y0 += kMultiMaxVectors) {
+      const int n_y = std::min(kMultiMaxVectors, n_ys - y0);
+      for (int64_t c0 = 0; c0 < n; c0 += kMultiChunk) {
+        const int64_t len = std::min<int64_t>(kMultiChunk, n - c0);
+        for (int j = 0; j < kRows; ++j) {
+          const uint8_t* row = x + static_cast<size_t>(j0 + j) * x_stride;
+          for (int64_t i = 0; i < len; i += 16) {
+            const __m512 v = j < rows ? load16<T>(row, c0 + i) : _mm512_setzero_ps();
+            _mm512_storeu_ps(rows_f32 + j * kMultiChunk + i, v);
+          }
+        }
+        const bool first = c0 == 0, last = c0 + len == n;
+        for (int k = 0; k < n_y; ++k) {
+          for (int64_t i = 0; i < len; i += 16) _mm512_storeu_ps(y_f32 + i, load16<T>(ys[y0 + k], c0 + i));
+          float* kept = saved + static_cast<size_t>(k) * kRows * kSteps * 16;
+          __m512 reduced[kRows];
+          for (int r0 = 0; r0 < kRows; r0 += kRowsAtOnce) {
+            __m512 acc[kRowsAtOnce][kSteps];
+            for (int r = 0; r < kRowsAtOnce; ++r) {
+              for (int q = 0; q < kSteps; ++q) {
+                acc[r][q] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(kept + ((r0 + r) * kSteps + q) * 16);
+              }
+            }
+            for (int64_t i = 0; i < len; i += kVecDotStep) {
+              __m512 yv[kSteps];
+              for (int q = 0; q < kSteps; ++q) yv[q] = _mm512_loadu_ps(y_f32 + i + 16 * q);
+              for (int r = 0; r < kRowsAtOnce; ++r) {
+                const float* xr = rows_f32 + (r0 + r) * kMultiChunk + i;
+                for (int q = 0; q < kSteps; ++q) acc[r][q] = _mm512_fmadd_ps(_mm512_loadu_ps(xr + 16 * q), yv[q], acc[r][q]);
+              }
+            }
+            for (int r = 0; r < kRowsAtOnce; ++r) {
+              if (last) {
+                reduced[r0 + r] = _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][2]), _mm512_add_ps(acc[r][1], acc[r][3]));
+              } else {
+                for (int q = 0; q < kSteps; ++q) _mm512_storeu_ps(kept + ((r0 + r) * kSteps + q) * 16, acc[r][q]);
+              }
+            }
+          }
+          if (!last) continue;
+          alignas(64) float results[kRows];
+          _mm512_store_ps(results, reduce_16x16(reduced));
+          std::copy(results, results + rows, outs[y0 + k] + j0);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void vec_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
+                        int n_ys, int64_t n, float* const* outs, float* scratch) {
+  if (format == FloatFormat::f16) {
+    vec_dot_rows_multi<FloatFormat::f16>(x, x_stride, count, ys, n_ys, n, outs, scratch);
+  } else {
+    vec_dot_rows_multi<FloatFormat::f32>(x, x_stride, count, ys, n_ys, n, outs, scratch);
+  }
+}
 
 int gemm_dot_rows_multi(FloatFormat format, const uint8_t* x, size_t x_stride, int count, const uint8_t* const* ys,
                         int n_ys, int64_t n, float* const* outs, float* scratch) {
