@@ -176,7 +176,7 @@ TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance (Q5_0
 #endif
 
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
-TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd groups, token counts past 32)") {
+TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd groups, partly padded token tiles)") {
   if (!has_amx(host_simd_level())) {
     std::printf("skipped on this CPU: no AMX-INT8 (or the OS did not grant it)\n");
     return;
@@ -193,7 +193,7 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
     for (const auto& [n_rows, n_cols] : shapes) {
       const Matrix m = random_matrix(type, n_rows, n_cols, rng);
       const PackedMatrix packed = pack_matrix(m.view(), pool);
-      for (int n_tokens : {32, 33, 47, 64, 95}) {
+      for (int n_tokens : {1, 16, 24, 32, 33, 47, 64, 95}) {
         const size_t a_stride = activation_row_bytes(ActType::q8_0, n_cols);
         std::vector<uint8_t> acts;
         for (int t = 0; t < n_tokens; ++t) {
@@ -201,15 +201,18 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
           acts.insert(acts.end(), row.begin(), row.end());
         }
         const int64_t n_blocks = n_cols / 32;
+        const int padded = (n_tokens + kAmxTileTokens - 1) / kAmxTileTokens * kAmxTileTokens;
         std::vector<int32_t> sums(static_cast<size_t>(n_blocks * n_tokens));
-        std::vector<float> scales(sums.size());
-        std::vector<uint8_t> tiles_in(sums.size() * 32 + 16 * 32 * static_cast<size_t>(n_blocks));
+        // The AMX tables hold whole tiles; the padding rows get what the backend gives them.
+        std::vector<float> scales(static_cast<size_t>(n_blocks * padded), 1e30f);
+        std::vector<uint8_t> tiles_in(scales.size() * 32, uint8_t{0x7F});
         for (int t = 0; t < n_tokens; ++t) {
           activation_tiles(acts.data() + t * a_stride, t, n_blocks, tiles_in.data());
           activation_block_sums(acts.data() + t * a_stride, n_blocks, packed_quant_offset(type), 1,
                                 sums.data() + t * n_blocks);
           activation_block_scales(acts.data() + t * a_stride, n_blocks, scales.data() + t * n_blocks);
         }
+        for (int t = n_tokens; t < padded; ++t) padding_tile_row(t, n_blocks, tiles_in.data(), scales.data() + t * n_blocks);
         std::vector<float> vnni(static_cast<size_t>(n_rows * n_tokens)), tiles(vnni.size(), -1.0f);
         PackedMatmulArgs args{type, packed.data.get(), packed.group_bytes, packed.block_bytes, n_blocks,
                               acts.data(),    a_stride,          sums.data(),        static_cast<size_t>(n_blocks),

@@ -71,9 +71,9 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     block_sums_ = uninitialized<int32_t>(sums);
     amx_ = has_amx(active_simd_level()) && config.max_tokens >= kAmxMinTokens;
     if (amx_) {
-      act_scales_ = uninitialized<float>(sums);
-      // activation_tiles writes whole tiles of rows: up to max_tokens rounded up to a tile.
+      // The AMX kernel reads whole tiles of rows: up to max_tokens rounded up to a tile.
       const size_t tile_rows = static_cast<size_t>(round_up(config.max_tokens, kAmxTileTokens));
+      act_scales_ = uninitialized<float>(tile_rows * static_cast<size_t>(max_packed_sums_));
       act_tiles_ = uninitialized<uint8_t>(tile_rows * static_cast<size_t>(max_packed_sums_) * kAmxTileQuants);
       for (const auto& [bytes, m] : packed_) {
         if (!amx::handles(m.type)) continue;

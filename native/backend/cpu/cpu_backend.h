@@ -104,7 +104,10 @@ class CpuBackend final : public Backend {
   static constexpr int kParallelRows = 4;
   // add() splits its floats into blocks of this many (one "row" of for_rows).
   static constexpr int64_t kAddBlock = 4096;
-  // Q8_0 matmuls of at least this many tokens use the AMX kernel (it works on 32 at a time).
+  // Q8_0 / Q4_0 matmuls of at least this many tokens use the AMX kernel. Below it the VNNI
+  // kernel was faster (0.5B-shape Q8_0 forward, 2 threads: 16 tokens 47-50 ms against 50-86
+  // with AMX, 24 tokens 54-67 against 70-77); from 32 on AMX was (32, 64, 128 tokens: VNNI
+  // 78-91, 116-121, 214-232 ms; AMX 69-82, 103-114, 174-231).
   static constexpr int kAmxMinTokens = 32;
   // The most products one matmul_shared_input call runs in one pass (Q, K, V).
   static constexpr int kMaxSharedInputs = StealingRanges::kMaxProducts;

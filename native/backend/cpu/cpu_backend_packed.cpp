@@ -48,6 +48,11 @@ PackedMatmulArgs CpuBackend::prepare_packed(const PackedMatrix& m, const uint8_t
         activation_tiles(row, static_cast<int>(t), n_blocks, act_tiles_.get());
       }
     });
+    // The AMX kernel computes whole tiles of 16 tokens: the rows past the last token get zeros.
+    const int padded = amx ? (n_tokens + kAmxTileTokens - 1) / kAmxTileTokens * kAmxTileTokens : n_tokens;
+    for (int t = n_tokens; t < padded; ++t) {
+      padding_tile_row(t, n_blocks, act_tiles_.get(), act_scales_.get() + static_cast<size_t>(t) * sums_stride);
+    }
   }
   PackedMatmulArgs args{m.type,        m.data.get(), m.group_bytes, m.block_bytes, n_blocks,
                         acts,          act_row_bytes, legacy ? block_sums_.get() : nullptr, sums_stride,

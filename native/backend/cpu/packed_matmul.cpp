@@ -31,12 +31,22 @@ void activation_block_scales(const uint8_t* act_row, int64_t n_blocks, float* sc
   for (int64_t b = 0; b < n_blocks; ++b) scales[b] = load_f16(blocks[b].d);
 }
 
+namespace {
+// Where block b of token t starts in the tile-ordered quants.
+size_t tile_offset(int t, int64_t n_blocks, int64_t b) {
+  const int64_t tile = t / kAmxTileTokens, row = t % kAmxTileTokens;
+  return static_cast<size_t>((tile * n_blocks + b) * kAmxTileTokens + row) * kAmxTileQuants;
+}
+}  // namespace
+
 void activation_tiles(const uint8_t* act_row, int t, int64_t n_blocks, uint8_t* tiles) {
   const auto* blocks = reinterpret_cast<const BlockQ8_0*>(act_row);
-  const int64_t tile = t / kAmxTileTokens, row = t % kAmxTileTokens;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    std::memcpy(tiles + static_cast<size_t>((tile * n_blocks + b) * kAmxTileTokens + row) * kAmxTileQuants, blocks[b].qs, kQK);
-  }
+  for (int64_t b = 0; b < n_blocks; ++b) std::memcpy(tiles + tile_offset(t, n_blocks, b), blocks[b].qs, kQK);
+}
+
+void padding_tile_row(int t, int64_t n_blocks, uint8_t* tiles, float* scales) {
+  std::fill_n(scales, n_blocks, 0.0f);
+  for (int64_t b = 0; b < n_blocks; ++b) std::fill_n(tiles + tile_offset(t, n_blocks, b), kAmxTileQuants, uint8_t{0});
 }
 
 namespace amx {

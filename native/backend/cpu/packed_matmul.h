@@ -23,9 +23,10 @@ namespace alloy::cpu {
 
 // Invariant (checked by CpuBackend's packed matmuls): groups [g_begin, g_end) lie inside the
 // packed matrix, tokens [0, n_tokens) inside the activation rows, block_sums holds n_tokens
-// rows of n_blocks sums (offset * sum of each activation block's quants), act_scales (when
-// set) as many scales and act_tiles the quants of n_tokens rounded up to 16 rows, and out has
-// room for row 16 * g_end - 1 of every token row.
+// rows of n_blocks sums (offset * sum of each activation block's quants), act_scales and
+// act_tiles (when set) the scales and quants of n_tokens rounded up to 16 rows (the padding
+// rows finite: the AMX kernel computes them and drops their outputs), and out has room for
+// row 16 * g_end - 1 of every token row.
 struct PackedMatmulArgs {
   GgmlType type;           // Q8_0, Q4_0, Q5_0, Q4_K or Q6_K
   const uint8_t* packed;   // PackedMatrix::data
@@ -69,6 +70,9 @@ void activation_block_scales(const uint8_t* act_row, int64_t n_blocks, float* sc
 // them: tiles[((t / 16 * n_blocks + b) * 16 + t % 16) * 32], so one tile's rows are contiguous.
 void activation_tiles(const uint8_t* act_row, int t, int64_t n_blocks, uint8_t* tiles);
 
+// Zero quants for padding row t of the tiles, and zero for its n_blocks scales.
+void padding_tile_row(int t, int64_t n_blocks, uint8_t* tiles, float* scales);
+
 namespace avx512 {
 // Computes rows 16 * g_begin .. 16 * g_end - 1 for tokens 0 .. n_tokens - 1.
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens);
@@ -81,7 +85,7 @@ int decode_streams(GgmlType type);
 
 namespace amx {
 // avx512::packed_matmul for Q8_0 and Q4_0 weights with AMX tiles (bit-identical results);
-// needs args.act_scales and act_tiles (and block_sums for the tokens and group the VNNI
+// needs args.act_scales and act_tiles (and block_sums for an odd last group, which the VNNI
 // kernel finishes), and operand_scratch of operand_scratch_bytes for this matrix, which only
 // this call uses while it runs. The caller has AMX (cpu_features.h: has_amx) and splits
 // groups in pairs.

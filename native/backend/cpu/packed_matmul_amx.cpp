@@ -8,13 +8,14 @@
 // and need no offset correction, and Q4_0 is unpacked once per chunk instead of once per
 // token block. The activation quants come copied into tile order (activation_tiles: 512
 // contiguous bytes per tile, which loads faster than 16 rows a_stride apart: 250 against 148
-// GMAC/s measured).
+// GMAC/s measured). A prompt whose token count is not a multiple of 16 runs its last tile
+// with padding rows (the caller's tables hold them; their outputs are not stored).
 //
 // Numerics: the tile products are the exact integer block dots, equal to the VNNI kernel's
 // offset dots minus the caller's block sums; each output adds fma(d_w * d_a, float(dot), acc)
 // block by block from 0 - the same operations, in the same order, as the VNNI kernel, so the
-// two are bit-identical (test_packed_matmul checks it). Tokens past the last whole 32 and an
-// odd last group go to the VNNI kernel.
+// two are bit-identical (test_packed_matmul checks it). An odd last group goes to the VNNI
+// kernel.
 #include "backend/cpu/packed_matmul.h"
 
 #if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -123,41 +124,53 @@ void signed_weights(const PackedMatmulArgs& a, int64_t g0, int64_t g1, uint8_t* 
   }
 }
 
-// The four tile products of block b into s.c.
+// The tile products of block b into s.c: token tile 0 (and 1 when kTokenTiles is 2) times
+// groups g, g + 1.
+template <int kTokenTiles>
 inline void tile_products(const uint8_t* w0, const uint8_t* w1, const uint8_t* x0, const uint8_t* x1, BlockScratch& s) {
   _tile_loadd(0, w0, kWordBytes);
   _tile_loadd(1, w1, kWordBytes);
   _tile_loadd(2, x0, kAmxTileQuants);
-  _tile_loadd(3, x1, kAmxTileQuants);
+  if constexpr (kTokenTiles == 2) _tile_loadd(3, x1, kAmxTileQuants);
   _tile_zero(4);
-  _tile_zero(5);
   _tile_zero(6);
-  _tile_zero(7);
+  if constexpr (kTokenTiles == 2) {
+    _tile_zero(5);
+    _tile_zero(7);
+  }
   _tile_dpbssd(4, 2, 0);
-  _tile_dpbssd(5, 3, 0);
   _tile_dpbssd(6, 2, 1);
-  _tile_dpbssd(7, 3, 1);
+  if constexpr (kTokenTiles == 2) {
+    _tile_dpbssd(5, 3, 0);
+    _tile_dpbssd(7, 3, 1);
+  }
   _tile_stored(4, s.c[0], kCRowBytes);
-  _tile_stored(5, s.c[1], kCRowBytes);
   _tile_stored(6, s.c[2], kCRowBytes);
-  _tile_stored(7, s.c[3], kCRowBytes);
+  if constexpr (kTokenTiles == 2) {
+    _tile_stored(5, s.c[1], kCRowBytes);
+    _tile_stored(7, s.c[3], kCRowBytes);
+  }
 }
 
-template <bool kFirst>
+template <bool kFirst, int kTokenTiles>
 inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint8_t* w1, int t0, int64_t b, BlockScratch& s) {
   scale_tile<kFirst>(s.c[0], w0, a, t0, b, 0, s.acc[0]);
-  scale_tile<kFirst>(s.c[1], w0, a, t0, b, 1, s.acc[1]);
   scale_tile<kFirst>(s.c[2], w1, a, t0, b, 0, s.acc[2]);
-  scale_tile<kFirst>(s.c[3], w1, a, t0, b, 1, s.acc[3]);
+  if constexpr (kTokenTiles == 2) {
+    scale_tile<kFirst>(s.c[1], w0, a, t0, b, 1, s.acc[1]);
+    scale_tile<kFirst>(s.c[3], w1, a, t0, b, 1, s.acc[3]);
+  }
 }
 
-// Outputs of groups g, g + 1 for tokens t0 .. t0 + 31, block after block; `operands` holds
-// the signed weight operands of groups g, g + 1 (signed_weights). Measured on this
-// Sapphire Rapids VM (4864 x 896 Q8_0, 512 tokens, one thread, one run): this plain order
-// 144 GMAC/s; overlapping the tile products of block b with the scaling of block b - 1 (two
-// or three C buffers) 121 and 105. Tile loads are the slow part here (about 1.5 ns per row:
-// a pure loop of tile products runs at 7 ns each, 30 ns with its four loads).
-void block_32x32(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, int t0, BlockScratch& s) {
+// Outputs of groups g, g + 1 for tokens t0 .. t0 + 16 * kTokenTiles - 1, block after block,
+// stored for the tokens below n_tokens (the last block of a prompt may be partly padding);
+// `operands` holds the signed weight operands of groups g, g + 1 (signed_weights). Measured
+// on this Sapphire Rapids VM (4864 x 896 Q8_0, 512 tokens, one thread, one run): this plain
+// order 144 GMAC/s; overlapping the tile products of block b with the scaling of block b - 1
+// (two or three C buffers) 121 and 105. Tile loads are the slow part here (about 1.5 ns per
+// row: a pure loop of tile products runs at 7 ns each, 30 ns with its four loads).
+template <int kTokenTiles>
+void token_block(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, int t0, int n_tokens, BlockScratch& s) {
   const uint8_t* w0 = a.packed + static_cast<size_t>(g) * a.group_bytes;  // the f16 scales ahead of each block
   const uint8_t* w1 = w0 + a.group_bytes;
   const uint8_t* o0 = operands;
@@ -165,17 +178,19 @@ void block_32x32(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, 
   const size_t tile_row_bytes = static_cast<size_t>(a.n_blocks) * kTileBytes;
   const uint8_t* x0 = a.act_tiles + static_cast<size_t>(t0 / kTile) * tile_row_bytes;
   const uint8_t* x1 = x0 + tile_row_bytes;
-  tile_products(o0, o1, x0, x1, s);
-  scale_block<true>(a, w0, w1, t0, 0, s);
+  tile_products<kTokenTiles>(o0, o1, x0, x1, s);
+  scale_block<true, kTokenTiles>(a, w0, w1, t0, 0, s);
   for (int64_t b = 1; b < a.n_blocks; ++b) {
     const size_t wb = static_cast<size_t>(b) * a.block_bytes, xb = static_cast<size_t>(b) * kTileBytes;
     const size_t ob = static_cast<size_t>(b) * kOperandBytes;
-    tile_products(o0 + ob, o1 + ob, x0 + xb, x1 + xb, s);
-    scale_block<false>(a, w0 + wb, w1 + wb, t0, b, s);
+    tile_products<kTokenTiles>(o0 + ob, o1 + ob, x0 + xb, x1 + xb, s);
+    scale_block<false, kTokenTiles>(a, w0 + wb, w1 + wb, t0, b, s);
   }
   for (int k = 0; k < 4; ++k) {
     const int tt = k % 2, gg = k / 2;
-    for (int m = 0; m < kTile; ++m) {
+    if (tt >= kTokenTiles) continue;
+    const int rows = std::min(kTile, n_tokens - t0 - kTile * tt);
+    for (int m = 0; m < rows; ++m) {
       float* out = a.out + static_cast<size_t>(t0 + kTile * tt + m) * a.out_stride + static_cast<size_t>(g + gg) * kTile;
       std::memcpy(out, s.acc[k][m], sizeof s.acc[k][m]);
     }
@@ -185,9 +200,8 @@ void block_32x32(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, 
 }  // namespace
 
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens, uint8_t* operand_scratch) {
-  const int amx_tokens = n_tokens / kBlockTokens * kBlockTokens;
   const int64_t pair_end = g_begin + (g_end - g_begin) / 2 * 2;
-  if (amx_tokens > 0 && pair_end > g_begin) {
+  if (n_tokens > 0 && pair_end > g_begin) {
     configure_tiles();
     BlockScratch scratch;
     const int64_t chunk = chunk_groups(args.group_bytes);  // the operands of one chunk fill the scratch
@@ -198,17 +212,20 @@ void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end,
       } else {
         signed_weights<false>(args, c0, c1, operand_scratch);
       }
-      for (int t0 = 0; t0 < amx_tokens; t0 += kBlockTokens) {
+      for (int t0 = 0; t0 < n_tokens; t0 += kBlockTokens) {
+        const bool one_tile = n_tokens - t0 <= kTile;
         for (int64_t g = c0; g < c1; g += 2) {
           const uint8_t* operands = operand_scratch + static_cast<size_t>((g - c0) * args.n_blocks) * kOperandBytes;
-          block_32x32(args, g, operands, t0, scratch);
+          if (one_tile) {
+            token_block<1>(args, g, operands, t0, n_tokens, scratch);
+          } else {
+            token_block<2>(args, g, operands, t0, n_tokens, scratch);
+          }
         }
       }
     }
     _tile_release();
   }
-  const int done_tokens = pair_end > g_begin ? amx_tokens : 0;
-  avx512::packed_matmul_tokens(args, g_begin, pair_end, done_tokens, n_tokens);
   avx512::packed_matmul_tokens(args, pair_end, g_end, 0, n_tokens);
 }
 
