@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/packed_matmul.h"
 #include "backend/cpu/quant.h"
@@ -233,3 +234,39 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
   CHECK_EQ(mismatches, 0);
 }
 #endif
+
+TEST_CASE("CpuBackend: a prompt's packed Q8_0 / Q4_0 matmuls equal token-by-token ones (odd group counts, shared input)") {
+  Rng rng(11);
+  int mismatches = 0, compared = 0;
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
+    // 48 rows: three groups, the last one left to the VNNI kernel when AMX takes the pairs.
+    const Matrix odd = random_matrix(type, 48, 7 * 32, rng), even = random_matrix(type, 64, 7 * 32, rng);
+    const WeightView odd_view = odd.view(), even_view = even.view();
+    CpuBackendConfig config;
+    config.n_threads = 2;
+    config.max_tokens = 40;
+    CpuBackend backend(config, {&odd_view, &even_view});
+    const int n_tokens = 40;
+    std::vector<float> x;
+    for (int t = 0; t < n_tokens; ++t) {
+      const std::vector<float> row = random_activations(rng, 7 * 32);
+      x.insert(x.end(), row.begin(), row.end());
+    }
+    std::vector<float> alone(48 * n_tokens), shared_odd(alone.size()), shared_even(64 * n_tokens), one(64);
+    backend.matmul(odd_view, x.data(), n_tokens, alone.data());
+    const MatmulTarget targets[] = {{&even_view, shared_even.data()}, {&odd_view, shared_odd.data()}};
+    backend.matmul_shared_input(targets, 2, x.data(), n_tokens);
+    for (int t = 0; t < n_tokens; ++t) {
+      const float* xt = x.data() + t * 7 * 32;
+      backend.matmul(odd_view, xt, 1, one.data());
+      for (int r = 0; r < 48; ++r, compared += 2) {
+        mismatches += std::memcmp(&one[r], &alone[t * 48 + r], sizeof(float)) != 0;
+        mismatches += std::memcmp(&one[r], &shared_odd[t * 48 + r], sizeof(float)) != 0;
+      }
+      backend.matmul(even_view, xt, 1, one.data());
+      for (int r = 0; r < 64; ++r, ++compared) mismatches += std::memcmp(&one[r], &shared_even[t * 64 + r], sizeof(float)) != 0;
+    }
+  }
+  std::printf("%d of %d outputs differ\n", mismatches, compared);
+  CHECK_EQ(mismatches, 0);
+}

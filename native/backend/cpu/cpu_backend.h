@@ -90,8 +90,10 @@ class CpuBackend final : public Backend {
   // n_tokens rows of x converted to `act` (into activations_; x itself for F32), row_bytes apart.
   const uint8_t* convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens, size_t& row_bytes);
   // cpu_backend_packed.cpp: matmuls over repacked weights.
+  // odd_groups: some product of this input has an odd number of groups (with AMX, the VNNI
+  // kernel computes the last one and needs the block sums).
   PackedMatmulArgs prepare_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
-                                  float* out);
+                                  float* out, bool odd_groups);
   // The products args[i] (n_groups[i] groups of 16 rows each, i < n) in one pool pass.
   void run_packed(const PackedMatmulArgs* args, const int64_t* n_groups, int n, int n_tokens);
   void multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens, float* out);

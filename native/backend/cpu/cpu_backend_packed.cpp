@@ -30,19 +30,20 @@ PackedMatmulArgs with_matrix(PackedMatmulArgs base, const PackedMatrix& m, float
 
 // Every thread needs the tables of every token, so they are complete before any product.
 PackedMatmulArgs CpuBackend::prepare_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes,
-                                            int n_tokens, float* out) {
+                                            int n_tokens, float* out, bool odd_groups) {
   const bool legacy = activation_type_for(m.type) == ActType::q8_0;  // Q8_0 / Q4_0 / Q5_0: sums from here
   const int64_t n_blocks = m.n_cols / (legacy ? kQK : kQK_K);
   const int groups = packed_sum_groups(m.type);
   const size_t sums_stride = static_cast<size_t>(n_blocks * groups);
   const bool amx = amx_ && amx::handles(m.type) && n_tokens >= kAmxMinTokens;
+  const bool sums = !amx || odd_groups;  // the AMX kernel needs none (it multiplies signed quants)
   if (legacy) {
     if (n_blocks * groups > max_packed_sums_) throw Error(ErrorKind::internal, "packed matmul wider than planned");
     const int offset = packed_quant_offset(m.type);
     for_rows(n_tokens, [&](int, int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const uint8_t* row = acts + static_cast<size_t>(t) * act_row_bytes;
-        activation_block_sums(row, n_blocks, offset, groups, block_sums_.get() + static_cast<size_t>(t) * sums_stride);
+        if (sums) activation_block_sums(row, n_blocks, offset, groups, block_sums_.get() + static_cast<size_t>(t) * sums_stride);
         if (!amx) continue;
         activation_block_scales(row, n_blocks, act_scales_.get() + static_cast<size_t>(t) * sums_stride);
         activation_tiles(row, static_cast<int>(t), n_blocks, act_tiles_.get());
@@ -109,8 +110,8 @@ void CpuBackend::run_packed(const PackedMatmulArgs* args, const int64_t* n_group
 
 void CpuBackend::multiply_packed(const PackedMatrix& m, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
                                  float* out) {
-  const PackedMatmulArgs args = prepare_packed(m, acts, act_row_bytes, n_tokens, out);
   const int64_t n_groups = m.n_rows / kPackRows;
+  const PackedMatmulArgs args = prepare_packed(m, acts, act_row_bytes, n_tokens, out, n_groups % 2 != 0);
   run_packed(&args, &n_groups, 1, n_tokens);
 }
 
@@ -134,11 +135,15 @@ void CpuBackend::matmul_shared_input(const MatmulTarget* targets, int n_targets,
   check_rows(n_tokens);
   size_t row_bytes = 0;
   const uint8_t* acts = convert_activations(activation_type_for(mats[0]->type), x, mats[0]->n_cols, n_tokens, row_bytes);
-  PackedMatmulArgs args[kMaxSharedInputs];
-  args[0] = prepare_packed(*mats[0], acts, row_bytes, n_tokens, targets[0].out);
-  for (int i = 1; i < n_targets; ++i) args[i] = with_matrix(args[0], *mats[i], targets[i].out);
   int64_t n_groups[kMaxSharedInputs] = {};
-  for (int i = 0; i < n_targets; ++i) n_groups[i] = mats[i]->n_rows / kPackRows;
+  bool odd_groups = false;
+  for (int i = 0; i < n_targets; ++i) {
+    n_groups[i] = mats[i]->n_rows / kPackRows;
+    odd_groups = odd_groups || n_groups[i] % 2 != 0;
+  }
+  PackedMatmulArgs args[kMaxSharedInputs];
+  args[0] = prepare_packed(*mats[0], acts, row_bytes, n_tokens, targets[0].out, odd_groups);
+  for (int i = 1; i < n_targets; ++i) args[i] = with_matrix(args[0], *mats[i], targets[i].out);
   run_packed(args, n_groups, n_targets, n_tokens);
 }
 
