@@ -52,28 +52,48 @@ void rope_cache(int32_t position, const RopeParams& params, float* cache) {
   }
 }
 
-void rope_head(float* x, const float* cache, const RopeParams& params) {
+namespace {
+
+// rope_head's rotation of pairs first .. n_rot / 2 - 1 (pair i: values 2i, 2i + 1 in normal
+// mode, i and i + n_rot / 2 in NEOX mode), as ggml computes it.
+void rope_pairs(float* x, const float* cache, const RopeParams& params, int first) {
+  const int half = params.n_rot / 2;
   switch (params.mode) {
     case RopeMode::normal:
-      for (int i = 0; i < params.n_rot; i += 2) {
-        const float c = cache[i], s = cache[i + 1];
-        const float x0 = x[i], x1 = x[i + 1];
-        x[i] = std::fma(x0, c, -(x1 * s));
-        x[i + 1] = std::fma(x0, s, x1 * c);
+      for (int p = first; p < half; ++p) {
+        const float c = cache[2 * p], s = cache[2 * p + 1];
+        const float x0 = x[2 * p], x1 = x[2 * p + 1];
+        x[2 * p] = std::fma(x0, c, -(x1 * s));
+        x[2 * p + 1] = std::fma(x0, s, x1 * c);
       }
       return;
-    case RopeMode::neox: {
-      const int half = params.n_rot / 2;
-      for (int i = 0; i < half; ++i) {
-        const float c = cache[2 * i], s = cache[2 * i + 1];
-        const float x0 = x[i], x1 = x[i + half];
-        x[i] = std::fma(x0, c, -(x1 * s));
-        x[i + half] = std::fma(x0, s, x1 * c);
+    case RopeMode::neox:
+      for (int p = first; p < half; ++p) {
+        const float c = cache[2 * p], s = cache[2 * p + 1];
+        const float x0 = x[p], x1 = x[p + half];
+        x[p] = std::fma(x0, c, -(x1 * s));
+        x[p + half] = std::fma(x0, s, x1 * c);
       }
       return;
-    }
   }
 }
+
+bool use_avx512_rows() {
+  static const bool use = has_avx512_vnni(active_simd_level());
+  return use;
+}
+
+}  // namespace
+
+void rope_head(float* x, const float* cache, const RopeParams& params) {
+  int first = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (use_avx512_rows()) first = avx512::rope_vector_part(x, cache, params);
+#endif
+  rope_pairs(x, cache, params, first);
+}
+
+void rope_head_reference(float* x, const float* cache, const RopeParams& params) { rope_pairs(x, cache, params, 0); }
 
 float reduce_add_16(const float* v) {
   float t8[8], t4[4];
@@ -89,11 +109,6 @@ namespace {
 // ggml's SwiGLU past the last 16-float group: silu with libm's expf, then times up.
 void swiglu_tail(const float* gate, const float* up, int from, int n, float* out) {
   for (int i = from; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-}
-
-bool use_avx512_rows() {
-  static const bool use = has_avx512_vnni(active_simd_level());
-  return use;
 }
 
 }  // namespace

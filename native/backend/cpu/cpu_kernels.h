@@ -34,8 +34,11 @@ void rms_norm_row(const float* x, const float* weight, int n, float eps, float* 
 // theta_0 = position * freq_scale and theta accumulated as theta *= freq_base^(-2 / n_rot)
 // in float.
 void rope_cache(int32_t position, const RopeParams& params, float* cache);
-// Rotates the first params.n_rot values of one head in place with a cache from rope_cache.
+// Rotates the first params.n_rot values of one head in place with a cache from rope_cache:
+// each pair (x0, x1) becomes (fma(x0, cos, -(x1 * sin)), fma(x0, sin, x1 * cos)).
 void rope_head(float* x, const float* cache, const RopeParams& params);
+// rope_head without SIMD (the reference of the vector version).
+void rope_head_reference(float* x, const float* cache, const RopeParams& params);
 
 // ggml_soft_max_ext of one row without mask entries: p = softmax(scores * scale) over n
 // values, exponentials by ggml_vector_expf, their sum in double over 16-float groups (each
@@ -52,6 +55,8 @@ namespace avx512 {
 void softmax_row(const float* scores, int n, float scale, float* probs);
 // swiglu_row's 16-float groups; returns how many elements it wrote (n - n % 16).
 int swiglu_vector_part(const float* gate, const float* up, int n, float* out);
+// rope_head for the first pairs, 16 at a time; returns how many pairs it rotated.
+int rope_vector_part(float* x, const float* cache, const RopeParams& params);
 }  // namespace avx512
 #endif
 

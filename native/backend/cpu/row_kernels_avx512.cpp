@@ -1,4 +1,4 @@
-// AVX-512 versions of the exponential-based row kernels of cpu_kernels.h (softmax, SwiGLU).
+// AVX-512 versions of row kernels of cpu_kernels.h (softmax, SwiGLU, RoPE).
 // ggml's AVX-512 build runs exactly these vector operations - its ggml_v_expf is the
 // polynomial below finished by VSCALEFPS - so lane for lane they are the scalar emulation's
 // operations, and the results are bit-identical to it (test_row_kernels checks that).
@@ -94,6 +94,38 @@ int swiglu_vector_part(const float* gate, const float* up, int n, float* out) {
     _mm512_storeu_ps(out + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
   }
   return vector_end;
+}
+
+int rope_vector_part(float* x, const float* cache, const RopeParams& params) {
+  const int half = params.n_rot / 2, full = half - half % 16;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i first_half = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i second_half = _mm512_add_epi32(first_half, _mm512_set1_epi32(8));
+  for (int p = 0; p < full; p += 16) {
+    const __m512 pairs_lo = _mm512_loadu_ps(cache + 2 * p), pairs_hi = _mm512_loadu_ps(cache + 2 * p + 16);
+    const __m512 c = _mm512_permutex2var_ps(pairs_lo, even, pairs_hi);
+    const __m512 s = _mm512_permutex2var_ps(pairs_lo, odd, pairs_hi);
+    // fma(x0, c, -(x1 * s)) is x0 * c - round(x1 * s) rounded once: VFMSUB.
+    switch (params.mode) {
+      case RopeMode::normal: {
+        const __m512 lo = _mm512_loadu_ps(x + 2 * p), hi = _mm512_loadu_ps(x + 2 * p + 16);
+        const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi), x1 = _mm512_permutex2var_ps(lo, odd, hi);
+        const __m512 r0 = _mm512_fmsub_ps(x0, c, _mm512_mul_ps(x1, s));
+        const __m512 r1 = _mm512_fmadd_ps(x0, s, _mm512_mul_ps(x1, c));
+        _mm512_storeu_ps(x + 2 * p, _mm512_permutex2var_ps(r0, first_half, r1));
+        _mm512_storeu_ps(x + 2 * p + 16, _mm512_permutex2var_ps(r0, second_half, r1));
+        break;
+      }
+      case RopeMode::neox: {
+        const __m512 x0 = _mm512_loadu_ps(x + p), x1 = _mm512_loadu_ps(x + p + half);
+        _mm512_storeu_ps(x + p, _mm512_fmsub_ps(x0, c, _mm512_mul_ps(x1, s)));
+        _mm512_storeu_ps(x + p + half, _mm512_fmadd_ps(x0, s, _mm512_mul_ps(x1, c)));
+        break;
+      }
+    }
+  }
+  return full;
 }
 
 }  // namespace alloy::cpu::avx512
