@@ -168,7 +168,12 @@ inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint
 // on this Sapphire Rapids VM (4864 x 896 Q8_0, 512 tokens, one thread, one run): this plain
 // order 144 GMAC/s; overlapping the tile products of block b with the scaling of block b - 1
 // (two or three C buffers) 121 and 105. Tile loads are the slow part here (about 1.5 ns per
-// row: a pure loop of tile products runs at 7 ns each, 30 ns with its four loads).
+// row: a pure loop of tile products runs at 7 ns each, 30 ns with its four loads). Also tried
+// (4864 x 896 and 896 x 4864, 512 tokens, one thread, alternating with this kernel, 2026-11-30):
+// one C tile per pass with its accumulators in registers, the product of block b + 1 issued
+// before block b is scaled, 198 / 236 against 196 / 254 GMAC/s; the same with the tile store
+// after the scaling, 200 / 228 against 197 / 252. Its parts alone (4864 x 896): tile products
+// and stores 308, scaling 243 - their times add up: the two never overlapped in any order tried.
 template <int kTokenTiles>
 void token_block(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, int t0, int n_tokens, BlockScratch& s) {
   const uint8_t* w0 = a.packed + static_cast<size_t>(g) * a.group_bytes;  // the f16 scales ahead of each block
