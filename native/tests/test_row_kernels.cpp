@@ -67,6 +67,57 @@ TEST_CASE("AVX-512 softmax and SwiGLU equal the scalar emulation bit for bit") {
   std::printf("compared %d rows\n", rows);
 }
 
+TEST_CASE("AVX2 softmax, SwiGLU and RoPE equal the scalar emulation bit for bit") {
+  if (!has_avx2(host_simd_level())) {
+    std::printf("skipped on this CPU: no AVX2\n");
+    return;
+  }
+  Rng rng(41);
+  int rows = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const int n = 1 + static_cast<int>(rng.below(300));
+    // Spreads whose exp overflows, lands in the subnormals (|x| 87..104) or stays normal.
+    const float spread = trial % 4 == 0 ? 200.0f : (trial % 4 == 1 ? 40.0f : 4.0f);
+    std::vector<float> scores = random_row(rng, n, spread);
+    if (trial % 9 == 0) scores[static_cast<size_t>(rng.below(static_cast<uint64_t>(n)))] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> probs_fast(static_cast<size_t>(n)), probs_reference(static_cast<size_t>(n));
+    avx2::softmax_row(scores.data(), n, 0.125f, probs_fast.data());
+    softmax_row_reference(scores.data(), n, 0.125f, probs_reference.data());
+    CHECK(same_bits(probs_fast, probs_reference));
+    std::vector<float> gate = random_row(rng, n, spread);
+    if (trial % 7 == 0) gate[0] = std::numeric_limits<float>::quiet_NaN();
+    if (trial % 11 == 0) gate[static_cast<size_t>(n - 1)] = trial % 2 == 0 ? INFINITY : -INFINITY;
+    const std::vector<float> up = random_row(rng, n, 1.0f);
+    std::vector<float> out_fast(static_cast<size_t>(n)), out_reference(static_cast<size_t>(n));
+    const int done = avx2::swiglu_vector_part(gate.data(), up.data(), n, out_fast.data());
+    CHECK_EQ(done, n - n % 16);
+    swiglu_row_reference(gate.data(), up.data(), n, out_reference.data());
+    for (int i = done; i < n; ++i) out_fast[static_cast<size_t>(i)] = out_reference[static_cast<size_t>(i)];
+    CHECK(same_bits(out_fast, out_reference));
+    ++rows;
+  }
+  int heads = 0;
+  for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
+    for (int n_rot : {2, 20, 32, 64, 96, 128}) {
+      RopeParams params;
+      params.n_rot = n_rot;
+      params.mode = mode;
+      params.freq_base = 10000.0f;
+      std::vector<float> cache(static_cast<size_t>(n_rot));
+      rope_cache(1234, params, cache.data());
+      const std::vector<float> x = random_row(rng, 128, 3.0f);
+      std::vector<float> fast = x, reference = x;
+      const int pairs = avx2::rope_vector_part(fast.data(), cache.data(), params);
+      CHECK_EQ(pairs, n_rot / 2 - n_rot / 2 % 8);
+      rope_head_reference(fast.data(), cache.data(), params, pairs);
+      rope_head_reference(reference.data(), cache.data(), params);
+      CHECK(same_bits(fast, reference));
+      ++heads;
+    }
+  }
+  std::printf("compared %d softmax and SwiGLU rows, %d RoPE heads\n", rows, heads);
+}
+
 TEST_CASE("AVX-512 RoPE equals the scalar emulation bit for bit (normal and NEOX, partial rotations)") {
   if (!has_avx512_vnni(host_simd_level())) {
     std::printf("skipped on this CPU: no AVX-512 (this kernel is not used here either)\n");

@@ -54,9 +54,31 @@ void rope_cache(int32_t position, const RopeParams& params, float* cache) {
 
 namespace {
 
-// rope_head's rotation of pairs first .. n_rot / 2 - 1 (pair i: values 2i, 2i + 1 in normal
-// mode, i and i + n_rot / 2 in NEOX mode), as ggml computes it.
-void rope_pairs(float* x, const float* cache, const RopeParams& params, int first) {
+bool use_avx512_rows() {
+  static const bool use = has_avx512_vnni(active_simd_level());
+  return use;
+}
+
+bool use_avx2_rows() {
+  static const bool use = has_avx2(active_simd_level());
+  return use;
+}
+
+}  // namespace
+
+void rope_head(float* x, const float* cache, const RopeParams& params) {
+  int first = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (use_avx512_rows()) {
+    first = avx512::rope_vector_part(x, cache, params);
+  } else if (use_avx2_rows()) {
+    first = avx2::rope_vector_part(x, cache, params);
+  }
+#endif
+  rope_head_reference(x, cache, params, first);
+}
+
+void rope_head_reference(float* x, const float* cache, const RopeParams& params, int first) {
   const int half = params.n_rot / 2;
   switch (params.mode) {
     case RopeMode::normal:
@@ -77,23 +99,6 @@ void rope_pairs(float* x, const float* cache, const RopeParams& params, int firs
       return;
   }
 }
-
-bool use_avx512_rows() {
-  static const bool use = has_avx512_vnni(active_simd_level());
-  return use;
-}
-
-}  // namespace
-
-void rope_head(float* x, const float* cache, const RopeParams& params) {
-  int first = 0;
-#if defined(__x86_64__) || defined(_M_X64)
-  if (use_avx512_rows()) first = avx512::rope_vector_part(x, cache, params);
-#endif
-  rope_pairs(x, cache, params, first);
-}
-
-void rope_head_reference(float* x, const float* cache, const RopeParams& params) { rope_pairs(x, cache, params, 0); }
 
 float reduce_add_16(const float* v) {
   float t8[8], t4[4];
@@ -116,6 +121,7 @@ void swiglu_tail(const float* gate, const float* up, int from, int n, float* out
 void softmax_row(const float* scores, int n, float scale, float* probs) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (use_avx512_rows()) return avx512::softmax_row(scores, n, scale, probs);
+  if (use_avx2_rows()) return avx2::softmax_row(scores, n, scale, probs);
 #endif
   softmax_row_reference(scores, n, scale, probs);
 }
@@ -146,6 +152,10 @@ void swiglu_row(const float* gate, const float* up, int n, float* out) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (use_avx512_rows()) {
     swiglu_tail(gate, up, avx512::swiglu_vector_part(gate, up, n, out), n, out);
+    return;
+  }
+  if (use_avx2_rows()) {
+    swiglu_tail(gate, up, avx2::swiglu_vector_part(gate, up, n, out), n, out);
     return;
   }
 #endif

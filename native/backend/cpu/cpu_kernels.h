@@ -37,8 +37,9 @@ void rope_cache(int32_t position, const RopeParams& params, float* cache);
 // Rotates the first params.n_rot values of one head in place with a cache from rope_cache:
 // each pair (x0, x1) becomes (fma(x0, cos, -(x1 * sin)), fma(x0, sin, x1 * cos)).
 void rope_head(float* x, const float* cache, const RopeParams& params);
-// rope_head without SIMD (the reference of the vector version).
-void rope_head_reference(float* x, const float* cache, const RopeParams& params);
+// rope_head without SIMD for pairs first_pair .. n_rot / 2 - 1 (pair i: values 2i, 2i + 1 in
+// normal mode, i and i + n_rot / 2 in NEOX mode); the reference of the vector versions.
+void rope_head_reference(float* x, const float* cache, const RopeParams& params, int first_pair = 0);
 
 // ggml_soft_max_ext of one row without mask entries: p = softmax(scores * scale) over n
 // values, exponentials by ggml_vector_expf, their sum in double over 16-float groups (each
@@ -50,6 +51,14 @@ void softmax_row_reference(const float* scores, int n, float scale, float* probs
 void swiglu_row_reference(const float* gate, const float* up, int n, float* out);
 
 #if defined(__x86_64__) || defined(_M_X64)
+namespace avx2 {
+// softmax_row with 8-lane vectors (16-float groups as two halves); the same results.
+void softmax_row(const float* scores, int n, float scale, float* probs);
+// swiglu_row's 16-float groups (n - n % 16 elements, returned) and rope_head's first pairs, 8
+// at a time (returns how many pairs), for CPUs without AVX-512; the same results.
+int swiglu_vector_part(const float* gate, const float* up, int n, float* out);
+int rope_vector_part(float* x, const float* cache, const RopeParams& params);
+}  // namespace avx2
 namespace avx512 {
 // softmax_row with 16-lane vectors; the same results.
 void softmax_row(const float* scores, int n, float scale, float* probs);
