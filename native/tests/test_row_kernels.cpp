@@ -36,52 +36,23 @@ std::vector<float> random_row(Rng& rng, int n, float spread) {
 }  // namespace
 
 #if defined(__x86_64__)
-TEST_CASE("AVX-512 softmax and SwiGLU equal the scalar emulation bit for bit") {
-  if (!has_avx512_vnni(host_simd_level())) {
-    std::printf("skipped on this CPU: no AVX-512 (these kernels are not used here either)\n");
-    return;
-  }
-  Rng rng(31);
-  int rows = 0;
+namespace {
+
+using SoftmaxFn = void (*)(const float* scores, int n, float scale, float* probs);
+using SwigluPartFn = int (*)(const float* gate, const float* up, int n, float* out);
+using RopePartFn = int (*)(float* x, const float* cache, const RopeParams& params);
+
+// 400 rows of 1..300 values through a SIMD softmax and SwiGLU vector part, bit for bit against
+// the scalar emulation; spreads whose exp overflows, lands in the subnormals (|x| 87..104) or
+// stays normal, and NaN / infinite inputs.
+void check_softmax_swiglu(Rng& rng, SoftmaxFn softmax, SwigluPartFn swiglu_part) {
   for (int trial = 0; trial < 400; ++trial) {
     const int n = 1 + static_cast<int>(rng.below(300));
-    const float spread = trial % 4 == 0 ? 200.0f : 4.0f;  // some rows overflow / underflow exp
-    std::vector<float> scores = random_row(rng, n, spread);
-    if (trial % 9 == 0) scores[static_cast<size_t>(rng.below(static_cast<uint64_t>(n)))] = std::numeric_limits<float>::quiet_NaN();
-    std::vector<float> fast(static_cast<size_t>(n)), reference(static_cast<size_t>(n));
-    avx512::softmax_row(scores.data(), n, 0.125f, fast.data());
-    softmax_row_reference(scores.data(), n, 0.125f, reference.data());
-    CHECK(same_bits(fast, reference));
-
-    std::vector<float> gate = random_row(rng, n, spread);
-    if (trial % 7 == 0) gate[0] = std::numeric_limits<float>::quiet_NaN();
-    const std::vector<float> up = random_row(rng, n, 1.0f);
-    std::vector<float> out_fast(static_cast<size_t>(n)), out_reference(static_cast<size_t>(n));
-    const int done = avx512::swiglu_vector_part(gate.data(), up.data(), n, out_fast.data());
-    CHECK_EQ(done, n - n % 16);
-    swiglu_row_reference(gate.data(), up.data(), n, out_reference.data());
-    for (int i = done; i < n; ++i) out_fast[static_cast<size_t>(i)] = out_reference[static_cast<size_t>(i)];
-    CHECK(same_bits(out_fast, out_reference));
-    ++rows;
-  }
-  std::printf("compared %d rows\n", rows);
-}
-
-TEST_CASE("AVX2 softmax, SwiGLU and RoPE equal the scalar emulation bit for bit") {
-  if (!has_avx2(host_simd_level())) {
-    std::printf("skipped on this CPU: no AVX2\n");
-    return;
-  }
-  Rng rng(41);
-  int rows = 0;
-  for (int trial = 0; trial < 400; ++trial) {
-    const int n = 1 + static_cast<int>(rng.below(300));
-    // Spreads whose exp overflows, lands in the subnormals (|x| 87..104) or stays normal.
     const float spread = trial % 4 == 0 ? 200.0f : (trial % 4 == 1 ? 40.0f : 4.0f);
     std::vector<float> scores = random_row(rng, n, spread);
     if (trial % 9 == 0) scores[static_cast<size_t>(rng.below(static_cast<uint64_t>(n)))] = std::numeric_limits<float>::quiet_NaN();
     std::vector<float> probs_fast(static_cast<size_t>(n)), probs_reference(static_cast<size_t>(n));
-    avx2::softmax_row(scores.data(), n, 0.125f, probs_fast.data());
+    softmax(scores.data(), n, 0.125f, probs_fast.data());
     softmax_row_reference(scores.data(), n, 0.125f, probs_reference.data());
     CHECK(same_bits(probs_fast, probs_reference));
     std::vector<float> gate = random_row(rng, n, spread);
@@ -89,42 +60,17 @@ TEST_CASE("AVX2 softmax, SwiGLU and RoPE equal the scalar emulation bit for bit"
     if (trial % 11 == 0) gate[static_cast<size_t>(n - 1)] = trial % 2 == 0 ? INFINITY : -INFINITY;
     const std::vector<float> up = random_row(rng, n, 1.0f);
     std::vector<float> out_fast(static_cast<size_t>(n)), out_reference(static_cast<size_t>(n));
-    const int done = avx2::swiglu_vector_part(gate.data(), up.data(), n, out_fast.data());
+    const int done = swiglu_part(gate.data(), up.data(), n, out_fast.data());
     CHECK_EQ(done, n - n % 16);
     swiglu_row_reference(gate.data(), up.data(), n, out_reference.data());
     for (int i = done; i < n; ++i) out_fast[static_cast<size_t>(i)] = out_reference[static_cast<size_t>(i)];
     CHECK(same_bits(out_fast, out_reference));
-    ++rows;
   }
-  int heads = 0;
-  for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
-    for (int n_rot : {2, 20, 32, 64, 96, 128}) {
-      RopeParams params;
-      params.n_rot = n_rot;
-      params.mode = mode;
-      params.freq_base = 10000.0f;
-      std::vector<float> cache(static_cast<size_t>(n_rot));
-      rope_cache(1234, params, cache.data());
-      const std::vector<float> x = random_row(rng, 128, 3.0f);
-      std::vector<float> fast = x, reference = x;
-      const int pairs = avx2::rope_vector_part(fast.data(), cache.data(), params);
-      CHECK_EQ(pairs, n_rot / 2 - n_rot / 2 % 8);
-      rope_head_reference(fast.data(), cache.data(), params, pairs);
-      rope_head_reference(reference.data(), cache.data(), params);
-      CHECK(same_bits(fast, reference));
-      ++heads;
-    }
-  }
-  std::printf("compared %d softmax and SwiGLU rows, %d RoPE heads\n", rows, heads);
 }
 
-TEST_CASE("AVX-512 RoPE equals the scalar emulation bit for bit (normal and NEOX, partial rotations)") {
-  if (!has_avx512_vnni(host_simd_level())) {
-    std::printf("skipped on this CPU: no AVX-512 (this kernel is not used here either)\n");
-    return;
-  }
-  Rng rng(37);
-  int heads = 0;
+// A SIMD RoPE vector part (pairs `lanes` at a time) then the scalar form for the rest, against
+// the scalar form for every pair: normal and NEOX, partial rotations, several positions.
+void check_rope(Rng& rng, RopePartFn rope_part, int lanes) {
   for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
     for (int n_rot : {2, 20, 32, 64, 96, 128}) {
       for (int32_t position : {0, 7, 1000, 32767}) {
@@ -136,15 +82,37 @@ TEST_CASE("AVX-512 RoPE equals the scalar emulation bit for bit (normal and NEOX
         rope_cache(position, params, cache.data());
         const std::vector<float> x = random_row(rng, 128, 3.0f);
         std::vector<float> fast = x, reference = x;
-        rope_head(fast.data(), cache.data(), params);
+        const int pairs = rope_part(fast.data(), cache.data(), params);
+        CHECK_EQ(pairs, n_rot / 2 - n_rot / 2 % lanes);
+        rope_head_reference(fast.data(), cache.data(), params, pairs);
         rope_head_reference(reference.data(), cache.data(), params);
         CHECK(same_bits(fast, reference));
         if (position != 0) CHECK(!same_bits(fast, x));  // position 0 rotates by nothing
-        ++heads;
       }
     }
   }
-  std::printf("compared %d heads\n", heads);
+}
+
+}  // namespace
+
+TEST_CASE("AVX-512 softmax, SwiGLU and RoPE equal the scalar emulation bit for bit") {
+  if (!has_avx512_vnni(host_simd_level())) {
+    std::printf("skipped on this CPU: no AVX-512 (these kernels are not used here either)\n");
+    return;
+  }
+  Rng rng(31);
+  check_softmax_swiglu(rng, avx512::softmax_row, avx512::swiglu_vector_part);
+  check_rope(rng, avx512::rope_vector_part, 16);
+}
+
+TEST_CASE("AVX2 softmax, SwiGLU and RoPE equal the scalar emulation bit for bit") {
+  if (!has_avx2(host_simd_level())) {
+    std::printf("skipped on this CPU: no AVX2\n");
+    return;
+  }
+  Rng rng(41);
+  check_softmax_swiglu(rng, avx2::softmax_row, avx2::swiglu_vector_part);
+  check_rope(rng, avx2::rope_vector_part, 8);
 }
 #endif
 

@@ -52,6 +52,21 @@ __m512 reduce_16x16(const __m512 (&v)[kRows]) {
   return _mm512_permutexvar_ps(order, r);
 }
 
+// Values c0 .. c0 + len - 1 of the 16 rows from `rows` (x_stride bytes apart) as floats, row j
+// at rows_f32 + j * kMultiChunk; rows from `valid` on are zeros.
+template <FloatFormat T>
+void convert_chunk(const uint8_t* rows, size_t x_stride, int valid, int64_t c0, int64_t len, float* rows_f32) {
+  for (int j = 0; j < kRows; ++j) {
+    float* out = rows_f32 + j * kMultiChunk;
+    if (j >= valid) {
+      for (int64_t i = 0; i < len; i += 16) _mm512_storeu_ps(out + i, _mm512_setzero_ps());
+      continue;
+    }
+    const uint8_t* row = rows + static_cast<size_t>(j) * x_stride;
+    for (int64_t i = 0; i < len; i += 16) _mm512_storeu_ps(out + i, load16<T>(row, c0 + i));
+  }
+}
+
 template <FloatFormat T>
 int gemm_rows(const uint8_t* x, size_t x_stride, int count, const uint8_t* y, int64_t n, float* out) {
   const int full = count / kRows * kRows;
@@ -83,11 +98,7 @@ int gemm_rows_multi(const uint8_t* x, size_t x_stride, int count, const uint8_t*
       const int n_y = std::min(kMultiMaxVectors, n_ys - y0);
       for (int64_t c0 = 0; c0 < n; c0 += kMultiChunk) {
         const int64_t len = std::min<int64_t>(kMultiChunk, n - c0);
-        for (int j = 0; j < kRows; ++j) {
-          for (int64_t i = 0; i < len; i += 16) {
-            _mm512_storeu_ps(rows_f32 + j * kMultiChunk + i, load16<T>(rows + static_cast<size_t>(j) * x_stride, c0 + i));
-          }
-        }
+        convert_chunk<T>(rows, x_stride, kRows, c0, len, rows_f32);
         const bool last = c0 + len == n;
         for (int k = 0; k < n_y; ++k) {
           float* saved = accs + k * kRows * 16;
@@ -130,13 +141,7 @@ void vec_dot_rows_multi(const uint8_t* x, size_t x_stride, int count, const uint
       const int n_y = std::min(kMultiMaxVectors, n_ys - y0);
       for (int64_t c0 = 0; c0 < n; c0 += kMultiChunk) {
         const int64_t len = std::min<int64_t>(kMultiChunk, n - c0);
-        for (int j = 0; j < kRows; ++j) {
-          const uint8_t* row = x + static_cast<size_t>(j0 + j) * x_stride;
-          for (int64_t i = 0; i < len; i += 16) {
-            const __m512 v = j < rows ? load16<T>(row, c0 + i) : _mm512_setzero_ps();
-            _mm512_storeu_ps(rows_f32 + j * kMultiChunk + i, v);
-          }
-        }
+        convert_chunk<T>(x + static_cast<size_t>(j0) * x_stride, x_stride, rows, c0, len, rows_f32);
         const bool first = c0 == 0, last = c0 + len == n;
         for (int k = 0; k < n_y; ++k) {
           for (int64_t i = 0; i < len; i += 16) _mm512_storeu_ps(y_f32 + i, load16<T>(ys[y0 + k], c0 + i));

@@ -4,6 +4,7 @@
 // exact - so the results are bit-identical to it (test_row_kernels checks that).
 // This file odr-uses no inline function of another header (see x86_simd.h for why).
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/row_simd.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 
@@ -44,13 +45,33 @@ __m256 expf8(__m256 x) {
   return _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-// Even and odd elements of 16 consecutive floats (lo, hi), each in order.
-void deinterleave(__m256 lo, __m256 hi, __m256& even, __m256& odd) {
-  // Within 128-bit lanes the shuffles give elements 0 2 8 10 | 4 6 12 14 (and 1 3 9 11 | ...);
-  // swapping the middle 64-bit quarters puts them in order.
-  even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
-  odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
-}
+// The vector type of row_simd.h: 8 floats.
+struct Vec8 {
+  using Reg = __m256;
+  static constexpr int kLanes = 8;
+  static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  static Reg set1(float v) { return _mm256_set1_ps(v); }
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+  static Reg div(Reg a, Reg b) { return _mm256_div_ps(a, b); }
+  static Reg exp(Reg v) { return expf8(v); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static Reg fmsub(Reg a, Reg b, Reg c) { return _mm256_fmsub_ps(a, b, c); }
+  static void deinterleave(Reg lo, Reg hi, Reg& even, Reg& odd) {
+    // Within 128-bit lanes the shuffles give elements 0 2 8 10 | 4 6 12 14 (and 1 3 9 11 |
+    // ...); swapping the middle 64-bit quarters puts them in order.
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
+  }
+  static void interleave(Reg even, Reg odd, Reg& lo, Reg& hi) {
+    const Reg a = _mm256_unpacklo_ps(even, odd), b = _mm256_unpackhi_ps(even, odd);  // pairs 0 1 4 5 | 2 3 6 7
+    lo = _mm256_permute2f128_ps(a, b, 0x20);
+    hi = _mm256_permute2f128_ps(a, b, 0x31);
+  }
+};
 
 // reduce_add_16's order for 16 floats held as lo (0..7) and hi (8..15): v[i] + v[i + 8], then
 // + 4, then (0 + 2) + (1 + 3).
@@ -106,42 +127,11 @@ void softmax_row(const float* scores, int n, float scale, float* probs) {
 }
 
 int swiglu_vector_part(const float* gate, const float* up, int n, float* out) {
-  const int vector_end = n - n % kGgmlVectorWidth;
-  const __m256 one = _mm256_set1_ps(1.0f);
-  for (int i = 0; i < vector_end; i += 8) {
-    const __m256 x = _mm256_loadu_ps(gate + i);
-    const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(one, expf8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-    _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
-  }
-  return vector_end;
+  return simd::swiglu_vector_part<Vec8>(gate, up, n, out);
 }
 
 int rope_vector_part(float* x, const float* cache, const RopeParams& params) {
-  const int half = params.n_rot / 2, full = half - half % 8;
-  for (int p = 0; p < full; p += 8) {
-    __m256 c, s;
-    deinterleave(_mm256_loadu_ps(cache + 2 * p), _mm256_loadu_ps(cache + 2 * p + 8), c, s);
-    // fma(x0, c, -(x1 * s)) is x0 * c - round(x1 * s) rounded once: VFMSUB.
-    switch (params.mode) {
-      case RopeMode::normal: {
-        __m256 x0, x1;
-        deinterleave(_mm256_loadu_ps(x + 2 * p), _mm256_loadu_ps(x + 2 * p + 8), x0, x1);
-        const __m256 r0 = _mm256_fmsub_ps(x0, c, _mm256_mul_ps(x1, s));
-        const __m256 r1 = _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c));
-        const __m256 lo = _mm256_unpacklo_ps(r0, r1), hi = _mm256_unpackhi_ps(r0, r1);  // pairs 0 1 4 5 | 2 3 6 7
-        _mm256_storeu_ps(x + 2 * p, _mm256_permute2f128_ps(lo, hi, 0x20));
-        _mm256_storeu_ps(x + 2 * p + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
-        break;
-      }
-      case RopeMode::neox: {
-        const __m256 x0 = _mm256_loadu_ps(x + p), x1 = _mm256_loadu_ps(x + p + half);
-        _mm256_storeu_ps(x + p, _mm256_fmsub_ps(x0, c, _mm256_mul_ps(x1, s)));
-        _mm256_storeu_ps(x + p + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
-        break;
-      }
-    }
-  }
-  return full;
+  return simd::rope_vector_part<Vec8>(x, cache, params);
 }
 
 }  // namespace alloy::cpu::avx2

@@ -4,6 +4,7 @@
 // operations, and the results are bit-identical to it (test_row_kernels checks that).
 // This file odr-uses no inline function of another header (see x86_simd.h for why).
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/row_simd.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 
@@ -50,6 +51,33 @@ float reduce16(__m512 v) {
 
 __mmask16 first_lanes(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
 
+// The vector type of row_simd.h: 16 floats.
+struct Vec16 {
+  using Reg = __m512;
+  static constexpr int kLanes = 16;
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg set1(float v) { return _mm512_set1_ps(v); }
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  static Reg div(Reg a, Reg b) { return _mm512_div_ps(a, b); }
+  static Reg exp(Reg v) { return expf16(v); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg fmsub(Reg a, Reg b, Reg c) { return _mm512_fmsub_ps(a, b, c); }
+  static void deinterleave(Reg lo, Reg hi, Reg& even, Reg& odd) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    even = _mm512_permutex2var_ps(lo, evens, hi);
+    odd = _mm512_permutex2var_ps(lo, _mm512_add_epi32(evens, _mm512_set1_epi32(1)), hi);
+  }
+  static void interleave(Reg even, Reg odd, Reg& lo, Reg& hi) {
+    const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    lo = _mm512_permutex2var_ps(even, first, odd);
+    hi = _mm512_permutex2var_ps(even, _mm512_add_epi32(first, _mm512_set1_epi32(8)), odd);
+  }
+};
+
 }  // namespace
 
 void softmax_row(const float* scores, int n, float scale, float* probs) {
@@ -86,46 +114,11 @@ void softmax_row(const float* scores, int n, float scale, float* probs) {
 }
 
 int swiglu_vector_part(const float* gate, const float* up, int n, float* out) {
-  const int vector_end = n - n % 16;
-  const __m512 one = _mm512_set1_ps(1.0f);
-  for (int i = 0; i < vector_end; i += 16) {
-    const __m512 x = _mm512_loadu_ps(gate + i);
-    const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(one, expf16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
-  }
-  return vector_end;
+  return simd::swiglu_vector_part<Vec16>(gate, up, n, out);
 }
 
 int rope_vector_part(float* x, const float* cache, const RopeParams& params) {
-  const int half = params.n_rot / 2, full = half - half % 16;
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  const __m512i first_half = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i second_half = _mm512_add_epi32(first_half, _mm512_set1_epi32(8));
-  for (int p = 0; p < full; p += 16) {
-    const __m512 pairs_lo = _mm512_loadu_ps(cache + 2 * p), pairs_hi = _mm512_loadu_ps(cache + 2 * p + 16);
-    const __m512 c = _mm512_permutex2var_ps(pairs_lo, even, pairs_hi);
-    const __m512 s = _mm512_permutex2var_ps(pairs_lo, odd, pairs_hi);
-    // fma(x0, c, -(x1 * s)) is x0 * c - round(x1 * s) rounded once: VFMSUB.
-    switch (params.mode) {
-      case RopeMode::normal: {
-        const __m512 lo = _mm512_loadu_ps(x + 2 * p), hi = _mm512_loadu_ps(x + 2 * p + 16);
-        const __m512 x0 = _mm512_permutex2var_ps(lo, even, hi), x1 = _mm512_permutex2var_ps(lo, odd, hi);
-        const __m512 r0 = _mm512_fmsub_ps(x0, c, _mm512_mul_ps(x1, s));
-        const __m512 r1 = _mm512_fmadd_ps(x0, s, _mm512_mul_ps(x1, c));
-        _mm512_storeu_ps(x + 2 * p, _mm512_permutex2var_ps(r0, first_half, r1));
-        _mm512_storeu_ps(x + 2 * p + 16, _mm512_permutex2var_ps(r0, second_half, r1));
-        break;
-      }
-      case RopeMode::neox: {
-        const __m512 x0 = _mm512_loadu_ps(x + p), x1 = _mm512_loadu_ps(x + p + half);
-        _mm512_storeu_ps(x + p, _mm512_fmsub_ps(x0, c, _mm512_mul_ps(x1, s)));
-        _mm512_storeu_ps(x + p + half, _mm512_fmadd_ps(x0, s, _mm512_mul_ps(x1, c)));
-        break;
-      }
-    }
-  }
-  return full;
+  return simd::rope_vector_part<Vec16>(x, cache, params);
 }
 
 }  // namespace alloy::cpu::avx512
