@@ -26,7 +26,7 @@ export class CompletionFeature implements vscode.Disposable {
   private session: CompletionSession | undefined;
   private readonly registration: vscode.Disposable;
   private running = 0;
-  private last: { text: string; source: string; count: number } = { text: '', source: '', count: 0 };
+  private last: { text: string; source: string; count: number; linePrefix: string } = { text: '', source: '', count: 0, linePrefix: '' };
 
   constructor(
     private readonly controller: EngineController,
@@ -40,8 +40,9 @@ export class CompletionFeature implements vscode.Disposable {
       settings,
       onActivity: (generating) => this.activity(generating),
       onError: (error) => events.onError(error),
-      onSuggestion: (_ctx, suggestion) => {
-        this.last = { text: suggestion.text, source: suggestion.source, count: this.last.count + 1 };
+      onSuggestion: (ctx, suggestion) => {
+        const linePrefix = ctx.prefix.slice(ctx.prefix.lastIndexOf('\n') + 1);
+        this.last = { text: suggestion.text, source: suggestion.source, count: this.last.count + 1, linePrefix };
       },
     });
     this.registration = vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider);
@@ -52,8 +53,8 @@ export class CompletionFeature implements vscode.Disposable {
     return this.session?.stats;
   }
 
-  /** The last suggestion returned to the editor, and how many have been. */
-  get lastSuggestion(): { text: string; source: string; count: number } {
+  /** The last suggestion returned to the editor, how many have been, and the text before the cursor on its line. */
+  get lastSuggestion(): { text: string; source: string; count: number; linePrefix: string } {
     return { ...this.last };
   }
 

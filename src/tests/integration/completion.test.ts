@@ -34,11 +34,15 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
   return waitUntil(what, probe, async () => ({ stats: await stats() }));
 }
 
-/** Waits until the provider has returned a suggestion after `count` earlier ones. */
-async function nextSuggestion(count: number): Promise<CompletionStatsSnapshot['last']> {
-  return waitFor('a suggestion', async () => {
+/**
+ * Waits until the provider has returned a suggestion after `count` earlier ones for the cursor
+ * line `linePrefix` (the text before the cursor): a suggestion for a state typed on the way there
+ * (the machine slow between two keystrokes) does not count.
+ */
+async function nextSuggestion(count: number, linePrefix: string): Promise<CompletionStatsSnapshot['last']> {
+  return waitFor(`a suggestion after "${linePrefix}"`, async () => {
     const s = await stats();
-    return s.last.count > count ? s.last : undefined;
+    return s.last.count > count && s.last.linePrefix === linePrefix ? s.last : undefined;
   });
 }
 
@@ -113,7 +117,7 @@ suite('Inline completions', () => {
   test('typing produces ghost text equal to the greedy FIM output, and Tab inserts it', async () => {
     const before = (await stats()).last.count;
     await typeKeys('def area(r');
-    const shown = await nextSuggestion(before);
+    const shown = await nextSuggestion(before, 'def area(r');
     await new Promise((r) => setTimeout(r, 300)); // let VS Code render it
     const expected = await expectedSuggestion();
     assert.equal(shown.text, expected, 'the suggestion differs from the engine greedy output for this context');
@@ -128,7 +132,7 @@ suite('Inline completions', () => {
     await new Promise((r) => setTimeout(r, 300));
     const before = (await stats()).last.count;
     await typeKeys('def area(r');
-    const shown = await nextSuggestion(before);
+    const shown = await nextSuggestion(before, 'def area(r');
     const config = vscode.workspace.getConfiguration('alloy');
     const ctx = documentContext(editor.document, editor.selection.active, parseSettings((key) => config.get(key)).settings);
     assert.match(ctx.suffix, /print\(area\(2\)\)/);
@@ -143,7 +147,7 @@ suite('Inline completions', () => {
   test('Escape dismisses the suggestion', async () => {
     const before = (await stats()).last.count;
     await typeKeys('x = math.');
-    const shown = await nextSuggestion(before);
+    const shown = await nextSuggestion(before, 'x = math.');
     await new Promise((r) => setTimeout(r, 300));
     await pressKey('Escape');
     await new Promise((r) => setTimeout(r, 300));
@@ -155,11 +159,11 @@ suite('Inline completions', () => {
   test('typing the start of a suggestion keeps the rest without a new engine request', async () => {
     const before = (await stats()).last.count;
     await typeKeys('def volume(h');
-    const shown = await nextSuggestion(before);
+    const shown = await nextSuggestion(before, 'def volume(h');
     assert.ok(shown.text.length >= 2, `need a suggestion of 2+ characters to type into, got "${shown.text}"`);
     const requests = engineRequests(await stats());
     await typeKeys(shown.text.slice(0, 1));
-    const kept = await nextSuggestion(before + 1);
+    const kept = await nextSuggestion(before + 1, `def volume(h${shown.text.slice(0, 1)}`);
     assert.equal(kept.source, 'typed-ahead');
     assert.equal(kept.text, shown.text.slice(1));
     assert.equal(engineRequests(await stats()), requests, 'typing into the suggestion sent a new engine request');
@@ -188,6 +192,6 @@ suite('Inline completions', () => {
     await waitFor('the engine to recover', async () => ((await stats()).state === 'ready' ? true : undefined));
     const before = (await stats()).last.count;
     await typeKeys('y = 2');
-    await nextSuggestion(before);
+    await nextSuggestion(before, 'y = 2');
   });
 });
