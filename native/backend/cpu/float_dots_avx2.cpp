@@ -8,6 +8,8 @@
 
 #include <immintrin.h>
 
+#include "backend/cpu/x86_simd.h"
+
 namespace alloy::cpu::avx2 {
 namespace {
 
@@ -36,13 +38,7 @@ Lanes16 add16(const Lanes16& a, const Lanes16& b) {
   return Lanes16{_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
 }
 
-// reduce_add_16 (cpu_kernels.h): v[i] + v[i + 8], then + 4, then (0 + 2) + (1 + 3).
-float reduce16(const Lanes16& v) {
-  const __m256 t8 = _mm256_add_ps(v.hi, v.lo);
-  const __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
-  const __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
-  return _mm_cvtss_f32(_mm_add_ss(t2, _mm_movehdup_ps(t2)));
-}
+float reduce16(const Lanes16& v) { return x86::reduce_16_halves(v.lo, v.hi); }
 
 template <FloatFormat T>
 float vec_dot_steps_of(const uint8_t* x, const uint8_t* y, int64_t full) {

@@ -1,7 +1,7 @@
-// AVX2 versions of row kernels of cpu_kernels.h (softmax, SwiGLU, RoPE) for CPUs without AVX-512. They
-// run the scalar emulation's operations lane for lane - ggml's AVX-512 vector exp included,
-// its VSCALEFPS (j * 2^n, one rounding) done as two multiplications by powers of two, the first
-// exact - so the results are bit-identical to it (test_row_kernels checks that).
+// AVX2 versions of row kernels of cpu_kernels.h (softmax, SwiGLU, RoPE) for CPUs without
+// AVX-512. They run the scalar emulation's operations lane for lane - ggml's AVX-512 vector exp
+// included, its VSCALEFPS (j * 2^n, one rounding) done as two multiplications by powers of two,
+// the first exact - so the results are bit-identical to it (test_row_kernels checks that).
 // This file odr-uses no inline function of another header (see x86_simd.h for why).
 #include "backend/cpu/cpu_kernels.h"
 #include "backend/cpu/row_simd.h"
@@ -11,6 +11,8 @@
 #include <immintrin.h>
 
 #include <cmath>
+
+#include "backend/cpu/x86_simd.h"
 
 namespace alloy::cpu::avx2 {
 namespace {
@@ -73,15 +75,6 @@ struct Vec8 {
   }
 };
 
-// reduce_add_16's order for 16 floats held as lo (0..7) and hi (8..15): v[i] + v[i + 8], then
-// + 4, then (0 + 2) + (1 + 3).
-float reduce16(__m256 lo, __m256 hi) {
-  const __m256 t8 = _mm256_add_ps(hi, lo);
-  const __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
-  const __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
-  return _mm_cvtss_f32(_mm_add_ss(t2, _mm_movehdup_ps(t2)));
-}
-
 // All-ones in the lanes below count (0..8).
 __m256i first_lanes(int count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -117,7 +110,7 @@ void softmax_row(const float* scores, int n, float scale, float* probs) {
       _mm256_maskstore_ps(probs + at, lanes, e);
       halves[k] = e;
     }
-    sum += static_cast<double>(reduce16(halves[0], halves[1]));
+    sum += static_cast<double>(x86::reduce_16_halves(halves[0], halves[1]));
   }
   const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
   for (int i = 0; i < n; i += 8) {

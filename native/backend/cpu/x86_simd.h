@@ -37,6 +37,10 @@ inline float hsum_float_8(__m256 x) {
   return _mm_cvtss_f32(r);
 }
 
+// reduce_add_16 (cpu_kernels.h) of 16 floats held as lo (0..7) and hi (8..15): v[i] + v[i + 8],
+// then hsum_float_8's order, which is reduce_add_16's: + 4, then (0 + 2) + (1 + 3).
+inline float reduce_16_halves(__m256 lo, __m256 hi) { return hsum_float_8(_mm256_add_ps(hi, lo)); }
+
 // Bytes 0..15: the low nibbles of the 16 packed bytes, bytes 16..31: their high nibbles
 // (the element order of Q4_0 / Q4_1 blocks), each 0..15.
 inline __m256i unpack_nibbles_32(const uint8_t* packed16) {
