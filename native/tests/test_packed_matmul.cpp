@@ -235,7 +235,7 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
 }
 #endif
 
-TEST_CASE("CpuBackend: a prompt's packed Q8_0 / Q4_0 matmuls equal token-by-token ones (odd group counts, shared input)") {
+TEST_CASE("CpuBackend: a prompt's packed Q8_0 / Q4_0 matmuls equal token-by-token ones (odd and even group counts, shared input)") {
   Rng rng(11);
   int mismatches = 0, compared = 0;
   for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0}) {
@@ -253,7 +253,9 @@ TEST_CASE("CpuBackend: a prompt's packed Q8_0 / Q4_0 matmuls equal token-by-toke
       x.insert(x.end(), row.begin(), row.end());
     }
     std::vector<float> alone(48 * n_tokens), shared_odd(alone.size()), shared_even(64 * n_tokens), one(64);
+    std::vector<float> even_alone(shared_even.size());
     backend.matmul(odd_view, x.data(), n_tokens, alone.data());
+    backend.matmul(even_view, x.data(), n_tokens, even_alone.data());  // AMX alone (no odd group)
     const MatmulTarget targets[] = {{&even_view, shared_even.data()}, {&odd_view, shared_odd.data()}};
     backend.matmul_shared_input(targets, 2, x.data(), n_tokens);
     for (int t = 0; t < n_tokens; ++t) {
@@ -264,7 +266,10 @@ TEST_CASE("CpuBackend: a prompt's packed Q8_0 / Q4_0 matmuls equal token-by-toke
         mismatches += std::memcmp(&one[r], &shared_odd[t * 48 + r], sizeof(float)) != 0;
       }
       backend.matmul(even_view, xt, 1, one.data());
-      for (int r = 0; r < 64; ++r, ++compared) mismatches += std::memcmp(&one[r], &shared_even[t * 64 + r], sizeof(float)) != 0;
+      for (int r = 0; r < 64; ++r, compared += 2) {
+        mismatches += std::memcmp(&one[r], &shared_even[t * 64 + r], sizeof(float)) != 0;
+        mismatches += std::memcmp(&one[r], &even_alone[t * 64 + r], sizeof(float)) != 0;
+      }
     }
   }
   std::printf("%d of %d outputs differ\n", mismatches, compared);

@@ -83,6 +83,9 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
   }
   scratch_.resize(static_cast<size_t>(pool_.size()));
   const size_t heads = static_cast<size_t>(std::max(config.max_heads, 1));
+#if defined(__x86_64__) || defined(_M_X64)
+  prompt_blocks_ = has_avx512_vnni(active_simd_level()) && config.max_tokens >= 2 && config.max_kv > 0;
+#endif
   for (ThreadScratch& s : scratch_) {
     s.scores = uninitialized<float>(heads * kv);
     s.probs16 = uninitialized<uint16_t>(heads * kv);
@@ -90,6 +93,10 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     s.rope_cache = uninitialized<float>(head);
     s.dots = uninitialized<float>(kMultiScratchFloats);
     if (amx_operand_bytes > 0) s.amx_operands = uninitialized<uint8_t>(amx_operand_bytes);
+    if (prompt_blocks_) {
+      s.prompt_floats = uninitialized<float>(prompt_attention_floats(kv, config.max_head_dim));
+      s.prompt = carve_prompt_attention(s.prompt_floats.get(), kv, config.max_head_dim);
+    }
     s.vectors.resize(heads);
     s.outputs.resize(heads);
   }
@@ -336,6 +343,7 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
       pos0 < 0 || pos0 + n_tokens > kv.capacity || kv.capacity > round_up(config_.max_kv, kKvCapacityAlignment)) {
     throw Error(ErrorKind::internal, "attention shape does not match the KV cache");
   }
+  if (attend_token_blocks(kv, q, n_tokens, pos0, shape, out)) return;
   const int64_t row = static_cast<int64_t>(shape.n_head) * shape.head_dim;
   // Causal attention costs grow with the token's position: threads take every count-th
   // (token, KV head) task, so each gets a share of early and late tokens.
@@ -349,6 +357,55 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
     }
   };
   pool_.run(attend);
+}
+
+bool CpuBackend::attend_token_blocks(const KvLayerView& kv, const float* q, int n_tokens, int pos0,
+                                     const AttentionShape& shape, float* out) {
+  // Batches of 2+ tokens: llama.cpp's GEMM order for K.Q (head_dim % 16 == 0) and for the V
+  // products (head_dim % 4 == 0, n_kv padded to 256), the order prompt_attention.h keeps.
+  if (!prompt_blocks_ || kv.type != KvType::f16 || n_tokens < 2 || shape.head_dim % kGemmStep != 0 ||
+      kv.capacity % kVecDotStep != 0) {
+    return false;
+  }
+#if defined(__x86_64__) || defined(_M_X64)
+  const size_t elem = kv_type_size(kv.type);
+  const size_t hd = static_cast<size_t>(shape.head_dim);
+  const int group = shape.n_head / shape.n_head_kv;
+  const size_t row = static_cast<size_t>(shape.n_head) * hd;
+  const int64_t n_blocks = (n_tokens + kPromptBlockTokens - 1) / kPromptBlockTokens;
+  // Later blocks see more keys: threads take every count-th (block, KV head) task.
+  auto attend = [&](int index, int count) {
+    ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
+    for (int64_t task = index; task < n_blocks * shape.n_head_kv; task += count) {
+      const int t0 = static_cast<int>(task / shape.n_head_kv) * kPromptBlockTokens;
+      const int kv_head = static_cast<int>(task % shape.n_head_kv);
+      const size_t head0 = static_cast<size_t>(kv_head * group) * hd;
+      PromptAttentionArgs args;
+      args.k = kv.k + kv_head * hd * elem;
+      args.k_stride = static_cast<size_t>(kv.n_embd_kv) * elem;
+      args.v_stride = static_cast<size_t>(kv.capacity) * elem;
+      args.v = kv.v + kv_head * hd * args.v_stride;
+      args.q = q + static_cast<size_t>(t0) * row + head0;
+      args.q_stride = row;
+      args.out = out + static_cast<size_t>(t0) * row + head0;
+      args.out_stride = row;
+      args.n_tokens = std::min(kPromptBlockTokens, n_tokens - t0);
+      args.pos0 = pos0 + t0;
+      args.n_heads = group;
+      args.head_dim = shape.head_dim;
+      args.scale = shape.scale;
+      args.capacity = static_cast<size_t>(round_up(config_.max_kv, kKvCapacityAlignment));
+      if (avx512::attend_token_block(args, scratch.prompt)) continue;
+      for (int t = t0; t < t0 + args.n_tokens; ++t) {
+        attend_group(kv, q + t * row, pos0 + t, kv_head, n_tokens, shape, scratch, out + t * row);
+      }
+    }
+  };
+  pool_.run(attend);
+  return true;
+#else
+  return false;
+#endif
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int n_rows, int n, float* out) {

@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/packed_matmul.h"
+#include "backend/cpu/prompt_attention.h"
 #include "backend/cpu/quant.h"
 #include "backend/cpu/repack.h"
 #include "backend/cpu/stealing_ranges.h"
@@ -64,6 +65,8 @@ class CpuBackend final : public Backend {
     std::unique_ptr<float[]> rope_cache;  // max_head_dim
     std::unique_ptr<float[]> dots;        // kMultiScratchFloats (float_dot_rows_multi)
     std::unique_ptr<uint8_t[]> amx_operands;  // amx::operand_scratch_bytes of the widest AMX matrix
+    std::unique_ptr<float[]> prompt_floats;   // prompt_attention.h's scratch, when it runs
+    PromptAttentionScratch prompt;
     std::vector<const uint8_t*> vectors;  // max_heads: the queries, then the probabilities
     std::vector<float*> outputs;          // max_heads: the score rows, then the head outputs
   };
@@ -101,6 +104,9 @@ class CpuBackend final : public Backend {
                       int n_tokens, float* out);
   void attend_group(const KvLayerView& kv, const float* q, int pos, int kv_head, int batch_tokens,
                     const AttentionShape& shape, ThreadScratch& scratch, float* out) const;
+  // attention() for batches prompt_attention.h computes 16 tokens at a time; false when it can't.
+  bool attend_token_blocks(const KvLayerView& kv, const float* q, int n_tokens, int pos0, const AttentionShape& shape,
+                           float* out);
 
   // Below this many rows (tokens), row-wise operations run on the calling thread alone.
   static constexpr int kParallelRows = 4;
@@ -122,6 +128,7 @@ class CpuBackend final : public Backend {
   size_t max_activation_row_bytes_ = 0;
   std::unique_ptr<uint8_t[]> activations_;  // max_tokens rows of converted activations
   std::vector<ThreadScratch> scratch_;      // one per thread
+  bool prompt_blocks_ = false;              // AVX-512 prompt attention (prompt_attention.h)
   // Weights repacked for the AVX-512 VNNI matmul, by the address of their mapped bytes.
   std::unordered_map<const uint8_t*, PackedMatrix> packed_;
   std::vector<ByteSpan> packed_sources_;  // the mapped bytes of each packed matrix

@@ -1,6 +1,6 @@
 // AVX-512 versions of row kernels of cpu_kernels.h (softmax, SwiGLU, RoPE).
 // ggml's AVX-512 build runs exactly these vector operations - its ggml_v_expf is the
-// polynomial below finished by VSCALEFPS - so lane for lane they are the scalar emulation's
+// polynomial of expf_avx512.h finished by VSCALEFPS - so lane for lane they are the scalar emulation's
 // operations, and the results are bit-identical to it (test_row_kernels checks that).
 // This file odr-uses no inline function of another header (see x86_simd.h for why).
 #include "backend/cpu/cpu_kernels.h"
@@ -12,34 +12,14 @@
 
 #include <cmath>
 
+#include "backend/cpu/expf_avx512.h"
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 AVX-512 header false positive
 #endif
 
 namespace alloy::cpu::avx512 {
 namespace {
-
-// ggml_vector_expf on 16 lanes (cpu_kernels.cpp has the scalar form and its constants).
-__m512 expf16(__m512 x) {
-  const __m512 r = _mm512_set1_ps(0x1.8p23f);
-  const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
-  const __m512 n = _mm512_sub_ps(z, r);
-  const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
-  const __m512 u = _mm512_mul_ps(b, b);
-  const __m512 j = _mm512_fmadd_ps(
-      _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
-                      _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
-      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
-  __m512 result = _mm512_scalef_ps(j, n);
-  // |n| > 192: 0 below, infinity above; NaN inputs pass through.
-  const __m512 abs_n = _mm512_abs_ps(n);
-  const __mmask16 out_of_range = _mm512_cmp_ps_mask(abs_n, _mm512_set1_ps(192.0f), _CMP_GT_OQ);
-  const __mmask16 low = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
-  result = _mm512_mask_blend_ps(out_of_range & low, result, _mm512_setzero_ps());
-  result = _mm512_mask_blend_ps(out_of_range & static_cast<__mmask16>(~low), result, _mm512_set1_ps(INFINITY));
-  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_mask_blend_ps(nan, result, x);
-}
 
 // reduce_add_16's order: v[i] + v[i + 8], then + 4, then (0 + 2) + (1 + 3).
 float reduce16(__m512 v) {
@@ -63,7 +43,7 @@ struct Vec16 {
   static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
   static Reg div(Reg a, Reg b) { return _mm512_div_ps(a, b); }
-  static Reg exp(Reg v) { return expf16(v); }
+  static Reg exp(Reg v) { return x86::expf16(v); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg fmsub(Reg a, Reg b, Reg c) { return _mm512_fmsub_ps(a, b, c); }
   static void deinterleave(Reg lo, Reg hi, Reg& even, Reg& odd) {
@@ -102,7 +82,7 @@ void softmax_row(const float* scores, int n, float scale, float* probs) {
     const int len = n - g < 16 ? n - g : 16;
     const __mmask16 lanes = first_lanes(len);
     const __m512 x = _mm512_maskz_loadu_ps(lanes, probs + g);
-    const __m512 e = _mm512_maskz_mov_ps(lanes, expf16(_mm512_sub_ps(x, vmax)));
+    const __m512 e = _mm512_maskz_mov_ps(lanes, x86::expf16(_mm512_sub_ps(x, vmax)));
     _mm512_mask_storeu_ps(probs + g, lanes, e);
     sum += static_cast<double>(reduce16(e));
   }
