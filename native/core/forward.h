@@ -59,9 +59,13 @@ class ForwardPass final : public StepEvaluator {
   void layer(const KvLayerView& kv, int il, int n, int pos0, int out_first, int out_count);
   const float* norm_weight(const F32Vector& weight) const;
 
+  // Zeroed at construction: the pages are resident before the first prompt, which would
+  // otherwise pay their page faults (0.5B shape, 512 tokens after a 16-token warm-up, 2
+  // threads: 8 300-9 700 minor faults in the first evaluation of a new context, 900-1 100
+  // with these buffers and the CPU backend's batch buffers zeroed up front).
   template <typename T>
   static std::unique_ptr<T[]> buffer(size_t n) {
-    return std::unique_ptr<T[]>(new T[n]);  // uninitialized: pages stay untouched until used
+    return std::unique_ptr<T[]>(new T[n]());
   }
 
   const Model& model_;

@@ -16,11 +16,18 @@ namespace alloy::cpu {
 
 namespace {
 
-// Buffers are allocated without initialization: pages stay untouched (not resident) until
-// a call actually needs them.
+// Buffers sized by the cache capacity are allocated without initialization: pages stay
+// untouched (not resident) until a call reaches that many positions.
 template <typename T>
 std::unique_ptr<T[]> uninitialized(size_t n) {
   return std::unique_ptr<T[]>(new T[n]);
+}
+
+// Buffers sized by the batch are zeroed here, so their pages are resident before the first
+// prompt, which fills them all anyway (see ForwardPass::buffer).
+template <typename T>
+std::unique_ptr<T[]> resident(size_t n) {
+  return std::unique_ptr<T[]>(new T[n]());
 }
 
 // Weight bytes of one chunk of rows in a tiled matmul (about two thirds of a 48 KiB L1).
@@ -54,7 +61,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     if (act == ActType::f32) continue;  // F32 activations are passed as they are
     max_activation_row_bytes_ = std::max(max_activation_row_bytes_, activation_row_bytes(act, w->n_cols));
   }
-  activations_ = uninitialized<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
+  activations_ = resident<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
   const size_t kv = static_cast<size_t>(round_up(config.max_kv, kKvCapacityAlignment));
   const size_t head = static_cast<size_t>(config.max_head_dim);
   size_t amx_operand_bytes = 0;  // per thread, when AMX runs the prompt matmuls
@@ -68,13 +75,13 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
       }
     }
     const size_t sums = static_cast<size_t>(max_packed_sums_) * static_cast<size_t>(config.max_tokens);
-    block_sums_ = uninitialized<int32_t>(sums);
+    block_sums_ = resident<int32_t>(sums);
     amx_ = has_amx(active_simd_level()) && config.max_tokens >= kAmxMinTokens;
     if (amx_) {
       // The AMX kernel reads whole tiles of rows: up to max_tokens rounded up to a tile.
       const size_t tile_rows = static_cast<size_t>(round_up(config.max_tokens, kAmxTileTokens));
-      act_scales_ = uninitialized<float>(tile_rows * static_cast<size_t>(max_packed_sums_));
-      act_tiles_ = uninitialized<uint8_t>(tile_rows * static_cast<size_t>(max_packed_sums_) * kAmxTileQuants);
+      act_scales_ = resident<float>(tile_rows * static_cast<size_t>(max_packed_sums_));
+      act_tiles_ = resident<uint8_t>(tile_rows * static_cast<size_t>(max_packed_sums_) * kAmxTileQuants);
       for (const auto& [bytes, m] : packed_) {
         if (!amx::handles(m.type)) continue;
         amx_operand_bytes = std::max(amx_operand_bytes, amx::operand_scratch_bytes(m.n_cols / kQK, m.group_bytes));
@@ -92,7 +99,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     s.q16 = uninitialized<uint16_t>(heads * head);
     s.rope_cache = uninitialized<float>(head);
     s.dots = uninitialized<float>(kMultiScratchFloats);
-    if (amx_operand_bytes > 0) s.amx_operands = uninitialized<uint8_t>(amx_operand_bytes);
+    if (amx_operand_bytes > 0) s.amx_operands = resident<uint8_t>(amx_operand_bytes);
     if (prompt_blocks_) {
       s.prompt_floats = uninitialized<float>(prompt_attention_floats(kv, config.max_head_dim));
       s.prompt = carve_prompt_attention(s.prompt_floats.get(), kv, config.max_head_dim);
