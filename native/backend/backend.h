@@ -116,6 +116,14 @@ class Backend {
   virtual void matmul_shared_input(const MatmulTarget* targets, int n_targets, const float* x, int n_tokens) {
     for (int i = 0; i < n_targets; ++i) matmul(*targets[i].w, x, n_tokens, targets[i].out);
   }
+  // matmul(w, silu(gate) * up, n_tokens, out) with rows of w.n_cols floats: the FFN's SwiGLU and
+  // down projection in one call, so a backend can convert each SwiGLU row while it is in
+  // cache instead of writing it out and reading it back. gate may be overwritten. Same results
+  // as swiglu then matmul.
+  virtual void matmul_swiglu(const WeightView& w, float* gate, const float* up, int n_tokens, float* out) {
+    swiglu(gate, up, n_tokens, static_cast<int>(w.n_cols), gate);
+    matmul(w, gate, n_tokens, out);
+  }
   // out[i * w.n_cols ...] = row ids[i] of w as floats (ids already validated by the caller).
   virtual void get_rows(const WeightView& w, const int32_t* ids, int n_ids, float* out) = 0;
   // y = x * (1 / sqrt(mean(x^2) + eps)) * weight per row of n floats; weight may be null

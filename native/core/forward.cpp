@@ -114,8 +114,7 @@ void ForwardPass::layer(const KvLayerView& kv, int il, int n, int pos0, int out_
   backend_.rms_norm(x_out, norm_weight(w.ffn_norm), out_count, n_embd, hp_.rms_eps, normed_.get());
   const MatmulTarget gate_up[] = {{&w.ffn_gate, gate_.get()}, {&w.ffn_up, up_.get()}};
   backend_.matmul_shared_input(gate_up, 2, normed_.get(), out_count);
-  backend_.swiglu(gate_.get(), up_.get(), out_count, hp_.n_ff, gate_.get());
-  backend_.matmul(w.ffn_down, gate_.get(), out_count, normed_.get());
+  backend_.matmul_swiglu(w.ffn_down, gate_.get(), up_.get(), out_count, normed_.get());
   backend_.add(x_out, normed_.get(), n_out);
 }
 

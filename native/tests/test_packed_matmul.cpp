@@ -275,3 +275,35 @@ TEST_CASE("CpuBackend: a prompt's packed Q8_0 / Q4_0 matmuls equal token-by-toke
   std::printf("%d of %d outputs differ\n", mismatches, compared);
   CHECK_EQ(mismatches, 0);
 }
+
+TEST_CASE("CpuBackend: matmul_swiglu equals swiglu then matmul bit for bit") {
+  Rng rng(12);
+  int mismatches = 0, compared = 0;
+  // Packed (Q8_0: AMX from 32 tokens; Q4_K: Q8_K activations), tiled or plain (Q5_1, F16) and
+  // F32 weights (their input is the floats themselves: the fallback).
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_1, GgmlType::F16, GgmlType::F32}) {
+    const int64_t n_ff = 512, n_rows = 64;
+    const Matrix down = random_matrix(type, n_rows, n_ff, rng);
+    const WeightView view = down.view();
+    CpuBackendConfig config;
+    config.n_threads = 2;
+    config.max_tokens = 40;
+    CpuBackend backend(config, {&view});
+    for (int n_tokens : {1, 5, 40}) {
+      std::vector<float> gate, up;
+      for (int t = 0; t < n_tokens; ++t) {
+        const std::vector<float> g = random_activations(rng, n_ff), u = random_activations(rng, n_ff);
+        gate.insert(gate.end(), g.begin(), g.end());
+        up.insert(up.end(), u.begin(), u.end());
+      }
+      std::vector<float> gated(gate.size()), fused_gate = gate, separate(static_cast<size_t>(n_rows * n_tokens)),
+          fused(separate.size());
+      backend.swiglu(gate.data(), up.data(), n_tokens, static_cast<int>(n_ff), gated.data());
+      backend.matmul(view, gated.data(), n_tokens, separate.data());
+      backend.matmul_swiglu(view, fused_gate.data(), up.data(), n_tokens, fused.data());
+      for (size_t i = 0; i < fused.size(); ++i, ++compared) mismatches += std::memcmp(&fused[i], &separate[i], sizeof(float)) != 0;
+    }
+  }
+  std::printf("%d of %d outputs differ\n", mismatches, compared);
+  CHECK_EQ(mismatches, 0);
+}

@@ -60,6 +60,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     const ActType act = activation_type_for(w->type);
     if (act == ActType::f32) continue;  // F32 activations are passed as they are
     max_activation_row_bytes_ = std::max(max_activation_row_bytes_, activation_row_bytes(act, w->n_cols));
+    max_converted_cols_ = std::max(max_converted_cols_, w->n_cols);
   }
   activations_ = resident<uint8_t>(max_activation_row_bytes_ * static_cast<size_t>(config.max_tokens));
   const size_t kv = static_cast<size_t>(round_up(config.max_kv, kKvCapacityAlignment));
@@ -99,6 +100,7 @@ CpuBackend::CpuBackend(const CpuBackendConfig& config, const std::vector<const W
     s.q16 = uninitialized<uint16_t>(heads * head);
     s.rope_cache = uninitialized<float>(head);
     s.dots = uninitialized<float>(kMultiScratchFloats);
+    s.gated = resident<float>(static_cast<size_t>(max_converted_cols_));
     if (amx_operand_bytes > 0) s.amx_operands = resident<uint8_t>(amx_operand_bytes);
     if (prompt_blocks_) {
       s.prompt_floats = uninitialized<float>(prompt_attention_floats(kv, config.max_head_dim));
@@ -118,17 +120,24 @@ void CpuBackend::check_rows(int n_tokens) const {
 }
 
 const uint8_t* CpuBackend::convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens,
-                                               size_t& row_bytes) {
+                                               size_t& row_bytes, const float* up) {
   if (act == ActType::f32) {
     row_bytes = static_cast<size_t>(n_cols) * sizeof(float);
     return reinterpret_cast<const uint8_t*>(x);
   }
   row_bytes = activation_row_bytes(act, n_cols);
   if (row_bytes > max_activation_row_bytes_) throw Error(ErrorKind::internal, "matmul wider than planned");
+  if (up != nullptr && n_cols > max_converted_cols_) throw Error(ErrorKind::internal, "SwiGLU row wider than planned");
   uint8_t* converted = activations_.get();
-  for_rows(n_tokens, [&](int, int64_t begin, int64_t end) {
+  for_rows(n_tokens, [&](int index, int64_t begin, int64_t end) {
+    float* gated = scratch_[static_cast<size_t>(index)].gated.get();
     for (int64_t t = begin; t < end; ++t) {
-      quantize_activation_row(act, x + t * n_cols, n_cols, converted + static_cast<size_t>(t) * row_bytes);
+      const float* row = x + t * n_cols;
+      if (up != nullptr) {
+        swiglu_row(row, up + t * n_cols, static_cast<int>(n_cols), gated);
+        row = gated;
+      }
+      quantize_activation_row(act, row, n_cols, converted + static_cast<size_t>(t) * row_bytes);
     }
   });
   return converted;
@@ -136,10 +145,28 @@ const uint8_t* CpuBackend::convert_activations(ActType act, const float* x, int6
 
 void CpuBackend::matmul(const WeightView& w, const float* x, int n_tokens, float* out) {
   check_rows(n_tokens);
-  const ActType act = activation_type_for(w.type);
-  const int64_t n_cols = w.n_cols;
   size_t act_row_bytes = 0;
-  const uint8_t* acts = convert_activations(act, x, n_cols, n_tokens, act_row_bytes);
+  const uint8_t* acts = convert_activations(activation_type_for(w.type), x, w.n_cols, n_tokens, act_row_bytes);
+  multiply_converted(w, acts, act_row_bytes, n_tokens, out);
+}
+
+// The down projection reads each SwiGLU row once, converted: computing the row into the
+// thread's scratch right before its conversion saves writing the floats out and reading them
+// back. pp512, 2 threads, alternating in one process with swiglu then matmul: 0.5B shape
+// faster in 38 of 56 rounds (medians of four sessions -1.7 to +4.5 %, about +2 %), 1.5B
+// shape +4 % (8 of 8).
+void CpuBackend::matmul_swiglu(const WeightView& w, float* gate, const float* up, int n_tokens, float* out) {
+  const ActType act = activation_type_for(w.type);
+  if (act == ActType::f32) return Backend::matmul_swiglu(w, gate, up, n_tokens, out);  // the floats are the input
+  check_rows(n_tokens);
+  size_t act_row_bytes = 0;
+  const uint8_t* acts = convert_activations(act, gate, w.n_cols, n_tokens, act_row_bytes, up);
+  multiply_converted(w, acts, act_row_bytes, n_tokens, out);
+}
+
+void CpuBackend::multiply_converted(const WeightView& w, const uint8_t* acts, size_t act_row_bytes, int n_tokens,
+                                    float* out) {
+  const int64_t n_cols = w.n_cols;
   const bool fault = config_.wrong_block_scale_type == w.type;
   if (!fault && !packed_.empty()) {
     const auto packed = packed_.find(w.bytes.data());

@@ -50,6 +50,7 @@ class CpuBackend final : public Backend {
   void attention(const KvLayerView& kv, const float* q, int n_tokens, int pos0, const AttentionShape& shape,
                  float* out) override;
   void swiglu(const float* gate, const float* up, int n_rows, int n, float* out) override;
+  void matmul_swiglu(const WeightView& w, float* gate, const float* up, int n_tokens, float* out) override;
   void finish() override {}
 
   // The mapped bytes of the weights this backend repacked (it never reads them again).
@@ -66,6 +67,7 @@ class CpuBackend final : public Backend {
     std::unique_ptr<float[]> dots;        // kMultiScratchFloats (float_dot_rows_multi)
     std::unique_ptr<uint8_t[]> amx_operands;  // amx::operand_scratch_bytes of the widest AMX matrix
     std::unique_ptr<float[]> prompt_floats;   // prompt_attention.h's scratch, when it runs
+    std::unique_ptr<float[]> gated;           // one SwiGLU row of the widest converted input
     PromptAttentionScratch prompt;
     std::vector<const uint8_t*> vectors;  // max_heads: the queries, then the probabilities
     std::vector<float*> outputs;          // max_heads: the score rows, then the head outputs
@@ -91,7 +93,12 @@ class CpuBackend final : public Backend {
     pool_.run(job);
   }
   // n_tokens rows of x converted to `act` (into activations_; x itself for F32), row_bytes apart.
-  const uint8_t* convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens, size_t& row_bytes);
+  // With `up`, the rows of silu(x) * up instead (swiglu_row into the thread's `gated` row,
+  // converted while in cache; act is not F32 then).
+  const uint8_t* convert_activations(ActType act, const float* x, int64_t n_cols, int n_tokens, size_t& row_bytes,
+                                     const float* up = nullptr);
+  // The rest of matmul: the product of w with its converted input rows.
+  void multiply_converted(const WeightView& w, const uint8_t* acts, size_t act_row_bytes, int n_tokens, float* out);
   // cpu_backend_packed.cpp: matmuls over repacked weights.
   // odd_groups: some product of this input has an odd number of groups (with AMX, the VNNI
   // kernel computes the last one and needs the block sums).
@@ -126,6 +133,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   StealingRanges stealing_;  // the shares of the current packed pass
   size_t max_activation_row_bytes_ = 0;
+  int64_t max_converted_cols_ = 0;          // the widest input converted to a non-F32 type
   std::unique_ptr<uint8_t[]> activations_;  // max_tokens rows of converted activations
   std::vector<ThreadScratch> scratch_;      // one per thread
   bool prompt_blocks_ = false;              // AVX-512 prompt attention (prompt_attention.h)
