@@ -25,6 +25,7 @@
 #include <cmath>
 
 #include "backend/cpu/expf_avx512.h"
+#include "backend/cpu/float_dots.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 AVX-512 header false positives
@@ -248,8 +249,10 @@ bool attend_heads(const PromptAttentionArgs& a, const PromptAttentionScratch& s,
 bool attend_token_block(const PromptAttentionArgs& a, const PromptAttentionScratch& s) {
   static_assert(kPromptHeadsAtOnce == 2, "pairs of heads, then the odd one");
   const int n_visible_last = a.pos0 + a.n_tokens;
-  const int n_keys = round_up(n_visible_last, kLanes);  // whole transposes; rows past the last token unused
-  const int n_summed = round_up(n_visible_last, 64);     // attend_group's V product length for the last token
+  // Whole 16-position softmax groups (keys past the last token are scored, never seen), and
+  // attend_group's V product length for the last token.
+  const int n_keys = round_up(n_visible_last, kLanes);
+  const int n_summed = round_up(n_visible_last, kVecDotStep);
   int h0 = 0;
   for (; h0 + 2 <= a.n_heads; h0 += 2) {
     if (!attend_heads<2>(a, s, h0, n_keys, n_summed)) return false;
