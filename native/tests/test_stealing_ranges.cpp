@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/stealing_ranges.h"
@@ -25,12 +26,13 @@ TEST_CASE("every unit is claimed exactly once, for 1..4 threads, several chunk s
     for (const std::vector<int64_t>& units : shapes) {
       for (int64_t chunk : {1, 3, 8, 1000}) {
         for (int repeat = 0; repeat < 20; ++repeat) {
+          const int64_t smallest = repeat % 2 == 0 ? 1 : chunk;
           const int n = static_cast<int>(units.size());
           std::vector<std::unique_ptr<std::atomic<int>[]>> claims;
           for (int64_t count : units) claims.push_back(std::make_unique<std::atomic<int>[]>(static_cast<size_t>(count) + 1));
           ranges.reset(units.data(), n);
           auto job = [&](int index, int) {
-            ranges.run(index, chunk, [&](int p, int64_t begin, int64_t end) {
+            ranges.run(index, chunk, smallest, [&](int p, int64_t begin, int64_t end) {
               if (begin < 0 || end > units[static_cast<size_t>(p)] || end - begin > chunk || begin >= end) {
                 claims[static_cast<size_t>(p)][static_cast<size_t>(units[static_cast<size_t>(p)])].fetch_add(1);
                 return;
@@ -59,7 +61,7 @@ TEST_CASE("a thread done with its own shares takes chunks from the end of a slow
   std::vector<int> claimed_by(40, -1);
   bool timed_out = false;
   auto job = [&](int index, int) {
-    ranges.run(index, 2, [&](int, int64_t begin, int64_t end) {
+    ranges.run(index, 2, 1, [&](int, int64_t begin, int64_t end) {
       for (int64_t u = begin; u < end; ++u) claimed_by[static_cast<size_t>(u)] = index;
       if (index == 1 && begin < 20) stolen.store(true);
       if (index != 0 || begin != 0) return;
@@ -86,15 +88,32 @@ TEST_CASE("a thread done with its own shares takes chunks from the end of a slow
   CHECK_EQ(unclaimed, 0);
 }
 
-TEST_CASE("a chunk of no units is refused (no claim could advance)") {
+TEST_CASE("the last claims of a range shrink by halves, down to the smallest claim") {
+  ThreadPool pool(1);
+  StealingRanges ranges(1);
+  const int64_t units[] = {40};
+  for (const auto& [smallest, expected] : {std::pair<int64_t, std::vector<int64_t>>{1, {16, 12, 6, 3, 2, 1}},
+                                           {4, {16, 12, 6, 4, 2}},
+                                           {16, {16, 16, 8}}}) {
+    ranges.reset(units, 1);
+    std::vector<int64_t> sizes;
+    auto job = [&](int index, int) { ranges.run(index, 16, smallest, [&](int, int64_t begin, int64_t end) { sizes.push_back(end - begin); }); };
+    pool.run(job);
+    CHECK(sizes == expected);
+  }
+}
+
+TEST_CASE("a chunk of no units, or smaller than the smallest claim, is refused (no claim could advance)") {
   StealingRanges ranges(1);
   const int64_t units[] = {3};
   ranges.reset(units, 1);
-  bool refused = false;
-  try {
-    ranges.run(0, 0, [](int, int64_t, int64_t) {});
-  } catch (const alloy::Error& e) {
-    refused = e.kind() == alloy::ErrorKind::internal;
+  for (const auto& [chunk, smallest] : {std::pair<int64_t, int64_t>{0, 1}, {1, 0}, {2, 3}}) {
+    bool refused = false;
+    try {
+      ranges.run(0, chunk, smallest, [](int, int64_t, int64_t) {});
+    } catch (const alloy::Error& e) {
+      refused = e.kind() == alloy::ErrorKind::internal;
+    }
+    CHECK(refused);
   }
-  CHECK(refused);
 }

@@ -379,12 +379,13 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
   }
   if (attend_token_blocks(kv, q, n_tokens, pos0, shape, out)) return;
   const int64_t row = static_cast<int64_t>(shape.n_head) * shape.head_dim;
-  // Causal attention costs grow with the token's position: threads take every count-th
-  // (token, KV head) task, so each gets a share of early and late tokens.
-  auto attend = [&](int index, int count) {
-    const int64_t n_tasks = static_cast<int64_t>(n_tokens) * shape.n_head_kv;
+  // Causal attention costs grow with the token's position: threads claim (token, KV head)
+  // tasks one at a time, the latest tokens first (claim_attention_task).
+  const int64_t n_tasks = static_cast<int64_t>(n_tokens) * shape.n_head_kv;
+  next_attention_task_.store(0, std::memory_order_relaxed);  // published by the pool's dispatch
+  auto attend = [&](int index, int) {
     ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
-    for (int64_t task = index; task < n_tasks; task += count) {
+    for (int64_t task; (task = claim_attention_task(n_tasks)) >= 0;) {
       const int64_t t = task / shape.n_head_kv;
       const int kv_head = static_cast<int>(task % shape.n_head_kv);
       attend_group(kv, q + t * row, pos0 + static_cast<int>(t), kv_head, n_tokens, shape, scratch, out + t * row);
@@ -407,10 +408,12 @@ bool CpuBackend::attend_token_blocks(const KvLayerView& kv, const float* q, int 
   const int group = shape.n_head / shape.n_head_kv;
   const size_t row = static_cast<size_t>(shape.n_head) * hd;
   const int64_t n_blocks = (n_tokens + kPromptBlockTokens - 1) / kPromptBlockTokens;
-  // Later blocks see more keys: threads take every count-th (block, KV head) task.
-  auto attend = [&](int index, int count) {
+  // Later blocks see more keys: threads claim (block, KV head) tasks, the latest blocks first.
+  const int64_t n_tasks = n_blocks * shape.n_head_kv;
+  next_attention_task_.store(0, std::memory_order_relaxed);  // published by the pool's dispatch
+  auto attend = [&](int index, int) {
     ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
-    for (int64_t task = index; task < n_blocks * shape.n_head_kv; task += count) {
+    for (int64_t task; (task = claim_attention_task(n_tasks)) >= 0;) {
       const int t0 = static_cast<int>(task / shape.n_head_kv) * kPromptBlockTokens;
       const int kv_head = static_cast<int>(task % shape.n_head_kv);
       const size_t head0 = static_cast<size_t>(kv_head * group) * hd;

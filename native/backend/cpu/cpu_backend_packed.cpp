@@ -85,13 +85,16 @@ void CpuBackend::run_packed(const PackedMatmulArgs* args, const int64_t* n_group
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
   if (amx) chunk = amx::chunk_groups(args[0].group_bytes) / 2;
 #endif
+  // The last claims of a range shrink to one unit, except in decode, whose kernel reads
+  // whole claims side by side.
+  int64_t smallest = 1;
 #if defined(__x86_64__) || defined(_M_X64)
-  if (n_tokens == 1) chunk = avx512::decode_streams(args[0].type);
+  if (n_tokens == 1) chunk = smallest = avx512::decode_streams(args[0].type);
 #endif
   stealing_.reset(n_units, n);
   auto multiply = [&](int index, int count) {
     (void)count;
-    stealing_.run(index, chunk, [&](int i, int64_t unit_begin, int64_t unit_end) {
+    stealing_.run(index, chunk, smallest, [&](int i, int64_t unit_begin, int64_t unit_end) {
       const int64_t begin = unit_begin * grain;
       const int64_t end = unit_end * grain < n_groups[i] ? unit_end * grain : n_groups[i];
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)

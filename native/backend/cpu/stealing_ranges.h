@@ -4,6 +4,13 @@
 // the others'. Which thread computes a unit never changes its result (every unit is computed
 // whole by one thread with the same code), so results still do not depend on timing.
 //
+// A claim takes a chunk, or half of what is left of the range when that is less (never less
+// than `smallest` units, the decode kernel's streams): the last claims of a range shrink, so
+// the thread that finishes first finds work to take until shortly before the others finish,
+// instead of waiting for a whole chunk another thread claimed last (measured, 0.5B-shape
+// Q8_0, 512-token prompts, 2 threads, AMX chunks of about 1 MiB of weights: the threads'
+// idle time in packed matmul passes fell from 2.4-3.2 % to 0.7-1.0 % of their time).
+//
 // Invariant: a range packs [front, back) of one (thread, product) into one 64-bit atomic
 // (front in the low 32 bits); every claim is a compare-and-swap that moves front up or back
 // down by at most a chunk and never past the other end, so each unit is claimed exactly once.
@@ -40,19 +47,22 @@ class StealingRanges {
   }
 
   // Runs work(product, begin, end) over every unit thread `index` claims, at most `chunk` at a
-  // time: its own ranges first, product by product, then chunks stolen from the other threads.
+  // time (fewer, down to `smallest`, near the end of a range): its own ranges first, product
+  // by product, then chunks stolen from the other threads.
   template <typename Work>
-  void run(int index, int64_t chunk, Work&& work) {
-    if (chunk < 1) throw Error(ErrorKind::internal, "work chunks must hold at least one unit");  // else no claim advances
+  void run(int index, int64_t chunk, int64_t smallest, Work&& work) {
+    if (smallest < 1 || chunk < smallest) {  // else no claim advances, or one exceeds a chunk
+      throw Error(ErrorKind::internal, "work chunks must hold at least one unit, and at least the smallest claim");
+    }
     for (int p = 0; p < n_products_; ++p) {
       int64_t begin = 0, end = 0;
-      while (claim(owners_[index].range[p], chunk, true, begin, end)) work(p, begin, end);
+      while (claim(owners_[index].range[p], chunk, smallest, true, begin, end)) work(p, begin, end);
     }
     for (int step = 1; step < n_threads_; ++step) {
       Owner& victim = owners_[(index + step) % n_threads_];
       for (int p = n_products_ - 1; p >= 0; --p) {
         int64_t begin = 0, end = 0;
-        while (claim(victim.range[p], chunk, false, begin, end)) work(p, begin, end);
+        while (claim(victim.range[p], chunk, smallest, false, begin, end)) work(p, begin, end);
       }
     }
   }
@@ -62,13 +72,17 @@ class StealingRanges {
     std::atomic<uint64_t> range[kMaxProducts];
   };
 
-  static bool claim(std::atomic<uint64_t>& range, int64_t chunk, bool from_front, int64_t& begin, int64_t& end) {
+  static bool claim(std::atomic<uint64_t>& range, int64_t chunk, int64_t smallest, bool from_front, int64_t& begin,
+                    int64_t& end) {
     uint64_t seen = range.load(std::memory_order_relaxed);
     for (;;) {
       const int64_t front = static_cast<int64_t>(seen & 0xffffffffu);
       const int64_t back = static_cast<int64_t>(seen >> 32);
       if (front >= back) return false;
-      const int64_t take = back - front < chunk ? back - front : chunk;
+      const int64_t left = back - front;
+      const int64_t half = (left + 1) / 2 < smallest ? smallest : (left + 1) / 2;
+      const int64_t wanted = half < chunk ? half : chunk;
+      const int64_t take = wanted < left ? wanted : left;
       begin = from_front ? front : back - take;
       end = begin + take;
       const uint64_t next = from_front ? static_cast<uint64_t>(end) | (seen & ~uint64_t{0xffffffffu})
