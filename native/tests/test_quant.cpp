@@ -262,6 +262,7 @@ TEST_CASE("AVX2 kernels agree with the scalar reference bit for bit") {
       {GgmlType::F16, avx2::dot_f16, scalar::dot_f16},
       {GgmlType::Q8_0, avx2::dot_q8_0_q8_0, scalar::dot_q8_0_q8_0},
       {GgmlType::Q4_0, avx2::dot_q4_0_q8_0, scalar::dot_q4_0_q8_0},
+      {GgmlType::Q5_0, avx2::dot_q5_0_q8_0, scalar::dot_q5_0_q8_0},
       {GgmlType::Q4_K, avx2::dot_q4_k_q8_k, scalar::dot_q4_k_q8_k},
       {GgmlType::Q5_K, avx2::dot_q5_k_q8_k, scalar::dot_q5_k_q8_k},
       {GgmlType::Q6_K, avx2::dot_q6_k_q8_k, scalar::dot_q6_k_q8_k},

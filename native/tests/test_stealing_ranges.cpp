@@ -57,28 +57,36 @@ TEST_CASE("a thread done with its own shares takes chunks from the end of a slow
   StealingRanges ranges(2);
   const int64_t units[] = {40};  // thread 0 owns 0..19, thread 1 owns 20..39
   ranges.reset(units, 1);
-  std::atomic<bool> stolen{false};
+  std::atomic<bool> first_claimed{false}, stolen{false};
   std::vector<int> claimed_by(40, -1);
-  bool timed_out = false;
+  std::atomic<bool> timed_out{false};
+  // Waits for `flag` (no timing assumption: only a broken claim order keeps it waiting, until
+  // the deadline).
+  auto wait_for = [&](const std::atomic<bool>& flag) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!flag.load()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        timed_out = true;
+        return;
+      }
+      std::this_thread::yield();
+    }
+  };
   auto job = [&](int index, int) {
+    // Thread 1 starts once thread 0 holds its first chunk (a thread 0 scheduled late would
+    // otherwise see all of its share stolen: seen under qemu).
+    if (index == 1) wait_for(first_claimed);
     ranges.run(index, 2, 1, [&](int, int64_t begin, int64_t end) {
       for (int64_t u = begin; u < end; ++u) claimed_by[static_cast<size_t>(u)] = index;
       if (index == 1 && begin < 20) stolen.store(true);
       if (index != 0 || begin != 0) return;
-      // Thread 0 holds its first chunk until thread 1 has taken one of its units (no timing
-      // assumption: only a thread that never steals keeps it waiting, until the deadline).
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (!stolen.load()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-          timed_out = true;
-          return;
-        }
-        std::this_thread::yield();
-      }
+      // Thread 0 holds its first chunk until thread 1 has taken one of its units.
+      first_claimed.store(true);
+      wait_for(stolen);
     });
   };
   pool.run(job);
-  CHECK(!timed_out);
+  CHECK(!timed_out.load());
   CHECK_EQ(claimed_by[0], 0);
   CHECK_EQ(claimed_by[1], 0);
   CHECK_EQ(claimed_by[19], 1);  // the end of thread 0's share went to thread 1

@@ -28,8 +28,9 @@ struct Reference {
   DotKernel dot;
 };
 const Reference kTiled[] = {
-    {GgmlType::Q8_0, scalar::dot_q8_0_q8_0},
-    {GgmlType::Q4_0, scalar::dot_q4_0_q8_0},
+    {GgmlType::Q8_0, scalar::dot_q8_0_q8_0}, {GgmlType::Q4_0, scalar::dot_q4_0_q8_0},
+    {GgmlType::Q5_0, scalar::dot_q5_0_q8_0}, {GgmlType::Q4_K, scalar::dot_q4_k_q8_k},
+    {GgmlType::Q5_K, scalar::dot_q5_k_q8_k}, {GgmlType::Q6_K, scalar::dot_q6_k_q8_k},
 };
 
 struct Level {
@@ -93,7 +94,8 @@ TEST_CASE("tile kernels equal the scalar vec_dot bit for bit at every tile size"
       if (kernel.fn == nullptr) continue;
       for (int rows = 1; rows <= kernel.max_rows; ++rows) {
         for (int tokens = 1; tokens <= kernel.max_tokens; ++tokens) {
-          for (int64_t n : {32, 96, 896, 4864}) {
+          const bool k_quant = activation_type_for(ref.type) == ActType::q8_k;
+          for (int64_t n : k_quant ? std::vector<int64_t>{256, 768, 4864} : std::vector<int64_t>{32, 96, 896, 4864}) {
             const int bad = check_tile(level, ref, rows, tokens, n, rng);
             if (bad != 0) {
               alloy_test::report_failure(__FILE__, __LINE__, std::string(level.name) + " " + std::string(ggml_type_name(ref.type)) + " " +

@@ -21,11 +21,12 @@ struct WeightKernel {
 
 // The kernels that have SIMD versions, per SIMD level (cpu_features.h).
 struct SimdKernels {
-  DotKernel f16, q8_0, q4_0, q4_k, q5_k, q6_k;
+  DotKernel f16, q8_0, q4_0, q5_0, q4_k, q5_k, q6_k;
 };
 
 constexpr SimdKernels kScalarKernels{scalar::dot_f16,       scalar::dot_q8_0_q8_0, scalar::dot_q4_0_q8_0,
-                                     scalar::dot_q4_k_q8_k, scalar::dot_q5_k_q8_k, scalar::dot_q6_k_q8_k};
+                                     scalar::dot_q5_0_q8_0, scalar::dot_q4_k_q8_k, scalar::dot_q5_k_q8_k,
+                                     scalar::dot_q6_k_q8_k};
 
 const SimdKernels& simd_kernels() {
   static const SimdKernels kernels = [] {
@@ -34,14 +35,15 @@ const SimdKernels& simd_kernels() {
       case SimdLevel::avx512_vnni:
       case SimdLevel::avx512_amx:
 #if defined(ALLOY_CPU_HAS_AVX2_KERNELS)
-        return SimdKernels{avx2::dot_f16,       avx2::dot_q8_0_q8_0, avx2::dot_q4_0_q8_0,
+        return SimdKernels{avx2::dot_f16,       avx2::dot_q8_0_q8_0, avx2::dot_q4_0_q8_0, avx2::dot_q5_0_q8_0,
                            avx2::dot_q4_k_q8_k, avx2::dot_q5_k_q8_k, avx2::dot_q6_k_q8_k};
 #else
         return kScalarKernels;
 #endif
       case SimdLevel::neon_dotprod:
 #if defined(ALLOY_CPU_HAS_NEON_KERNELS)
-        return SimdKernels{neon::dot_f16,       neon::dot_q8_0_q8_0, neon::dot_q4_0_q8_0,
+        // DEBT: no NEON Q5_0 kernel (Q4_K_M files of 896-wide models use it): the scalar one.
+        return SimdKernels{neon::dot_f16,         neon::dot_q8_0_q8_0,  neon::dot_q4_0_q8_0, scalar::dot_q5_0_q8_0,
                            neon::dot_q4_k_q8_k, neon::dot_q5_k_q8_k, neon::dot_q6_k_q8_k};
 #else
         return kScalarKernels;
@@ -61,7 +63,7 @@ WeightKernel kernel_for(GgmlType weight_type) {
     case GgmlType::BF16: return {ActType::bf16, scalar::dot_bf16};
     case GgmlType::Q4_0: return {ActType::q8_0, k.q4_0};
     case GgmlType::Q4_1: return {ActType::q8_1, scalar::dot_q4_1_q8_1};
-    case GgmlType::Q5_0: return {ActType::q8_0, scalar::dot_q5_0_q8_0};
+    case GgmlType::Q5_0: return {ActType::q8_0, k.q5_0};
     case GgmlType::Q5_1: return {ActType::q8_1, scalar::dot_q5_1_q8_1};
     case GgmlType::Q8_0: return {ActType::q8_0, k.q8_0};
     case GgmlType::Q2_K: return {ActType::q8_k, scalar::dot_q2_k_q8_k};

@@ -43,6 +43,7 @@ namespace avx2 {
 float dot_f16(const uint8_t* w, const uint8_t* a, int64_t n);
 float dot_q8_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n);
 float dot_q4_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n);
+float dot_q5_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n);
 float dot_q4_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
 float dot_q5_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);
 float dot_q6_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n);

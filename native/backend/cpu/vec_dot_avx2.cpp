@@ -1,5 +1,5 @@
-// AVX2 + FMA + F16C versions of the hot dot-product kernels (F16, Q8_0, Q4_0, Q4_K, Q5_K,
-// Q6_K: the types of the common GGUF releases). They
+// AVX2 + FMA + F16C versions of the hot dot-product kernels (F16, Q8_0, Q4_0, Q5_0, Q4_K,
+// Q5_K, Q6_K: the types of the common GGUF releases). They
 // perform the operations of the scalar reference (vec_dot_*.cpp) in the same int32 lanes and
 // float order, so they agree with it bit for bit; test_quant checks that.
 #include "backend/cpu/vec_dot.h"
@@ -12,28 +12,13 @@
 #include <cstring>
 
 #include "backend/cpu/quant_blocks.h"
-#include "backend/cpu/x86_simd.h"
+#include "backend/cpu/quant_parts_avx2.h"
 
 namespace alloy::cpu::avx2 {
-namespace {
 
+using x86::dot_i8_groups_of_4;
 using x86::hsum_float_8;
 using x86::load256;
-
-// Signed bytes x * y summed in groups of 4 into int32 lanes. Exact while y != -128 (the
-// activation quants are in [-127, 127]): |x| * (+-y) pairs stay within int16.
-__m256i dot_i8_groups_of_4(__m256i x, __m256i y) {
-  const __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-  return _mm256_madd_epi16(products, _mm256_set1_epi16(1));
-}
-
-// Two int16 scales for the low and high 16 bytes of a 32-byte chunk.
-__m256i scale_pair(int low, int high) {
-  return _mm256_insertf128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<int16_t>(low))),
-                                 _mm_set1_epi16(static_cast<int16_t>(high)), 1);
-}
-
-}  // namespace
 
 float dot_f16(const uint8_t* w, const uint8_t* a, int64_t n) {
   const int64_t full = n & ~static_cast<int64_t>(31);
@@ -73,44 +58,6 @@ float dot_q8_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n) {
   return hsum_float_8(acc);
 }
 
-// Q4_K / Q5_K per super-block: the min term in four lanes (lane m: sub-blocks 2m, 2m + 1)
-// and the scaled quant products in eight int32 lanes.
-struct KQuantTerms {
-  int32_t min_lanes[4];
-  __m256i sums;
-};
-
-template <typename Block, bool kHasFifthBit>
-KQuantTerms q4_k_q5_k_terms(const Block& x, const BlockQ8_K& y) {
-  const __m256i low4 = _mm256_set1_epi8(0xF);
-  ScaleMin sm[8];
-  for (int s = 0; s < 8; ++s) sm[s] = k4_scale_min(x.scales, s);
-  KQuantTerms terms;
-  for (int m = 0; m < 4; ++m) {
-    const int bsum_lo = load_q8_k_bsum(y, 4 * m) + load_q8_k_bsum(y, 4 * m + 1);
-    const int bsum_hi = load_q8_k_bsum(y, 4 * m + 2) + load_q8_k_bsum(y, 4 * m + 3);
-    terms.min_lanes[m] = sm[2 * m].min * bsum_lo + sm[2 * m + 1].min * bsum_hi;
-  }
-  terms.sums = _mm256_setzero_si256();
-  for (int j = 0; j < kQK_K / 64; ++j) {
-    const __m256i q4 = load256(x.qs + 32 * j);
-    __m256i q_low = _mm256_and_si256(q4, low4);
-    __m256i q_high = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low4);
-    if constexpr (kHasFifthBit) {  // bit 2j of qh[l] for the low half, bit 2j + 1 for the high half
-      const __m256i qh = load256(x.qh);
-      const __m256i one = _mm256_set1_epi8(1);
-      q_low = _mm256_or_si256(q_low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4));
-      q_high = _mm256_or_si256(q_high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4));
-    }
-    const __m256i p_low = _mm256_maddubs_epi16(q_low, load256(y.qs + 64 * j));
-    const __m256i p_high = _mm256_maddubs_epi16(q_high, load256(y.qs + 64 * j + 32));
-    const __m256i s_low = _mm256_madd_epi16(_mm256_set1_epi16(static_cast<int16_t>(sm[2 * j].scale)), p_low);
-    const __m256i s_high = _mm256_madd_epi16(_mm256_set1_epi16(static_cast<int16_t>(sm[2 * j + 1].scale)), p_high);
-    terms.sums = _mm256_add_epi32(terms.sums, _mm256_add_epi32(s_low, s_high));
-  }
-  return terms;
-}
-
 float dot_q4_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n) {
   const auto* x = reinterpret_cast<const BlockQ4_0*>(w);
   const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
@@ -125,6 +72,18 @@ float dot_q4_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n) {
   return hsum_float_8(acc);
 }
 
+float dot_q5_0_q8_0(const uint8_t* w, const uint8_t* a, int64_t n) {
+  const auto* x = reinterpret_cast<const BlockQ5_0*>(w);
+  const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256 d = _mm256_set1_ps(load_f16(x[i].d) * load_f16(y[i].d));
+    const __m256i lanes = dot_i8_groups_of_4(x86::q5_0_quants(x[i]), load256(y[i].qs));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(lanes), acc);
+  }
+  return hsum_float_8(acc);
+}
+
 float dot_q4_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n) {
   const auto* x = reinterpret_cast<const BlockQ4_K*>(w);
   const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
@@ -134,7 +93,9 @@ float dot_q4_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n) {
     const float yd = load_q8_k_scale(y[i]);
     const float d = yd * load_f16(x[i].d);
     const float dmin = -yd * load_f16(x[i].dmin);
-    const KQuantTerms terms = q4_k_q5_k_terms<BlockQ4_K, false>(x[i], y[i]);
+    x86::K45Weights weights;
+    x86::decode_k45<BlockQ4_K, false>(x[i], weights);
+    const x86::KQuantTerms terms = x86::k45_terms(weights, y[i]);
     const __m128 mins = _mm_cvtepi32_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(terms.min_lanes)));
     acc_min = _mm_fmadd_ps(_mm_set1_ps(dmin), mins, acc_min);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(terms.sums), acc);
@@ -153,7 +114,9 @@ float dot_q5_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n) {
     const float yd = load_q8_k_scale(y[i]);
     const float d = yd * load_f16(x[i].d);
     const float dmin = -yd * load_f16(x[i].dmin);
-    const KQuantTerms terms = q4_k_q5_k_terms<BlockQ5_K, true>(x[i], y[i]);
+    x86::K45Weights weights;
+    x86::decode_k45<BlockQ5_K, true>(x[i], weights);
+    const x86::KQuantTerms terms = x86::k45_terms(weights, y[i]);
     const int32_t min_total = terms.min_lanes[0] + terms.min_lanes[1] + terms.min_lanes[2] + terms.min_lanes[3];
     min_sum = std::fma(dmin, static_cast<float>(min_total), min_sum);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(terms.sums), acc);
@@ -164,37 +127,12 @@ float dot_q5_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n) {
 float dot_q6_k_q8_k(const uint8_t* w, const uint8_t* a, int64_t n) {
   const auto* x = reinterpret_cast<const BlockQ6_K*>(w);
   const auto* y = reinterpret_cast<const BlockQ8_K*>(a);
-  const __m256i low4 = _mm256_set1_epi8(0xF);
-  const __m256i low2 = _mm256_set1_epi8(3);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const float d = load_q8_k_scale(y[i]) * load_f16(x[i].d);
-    const int8_t* scales = x[i].scales;
-    // The -32 offset: lane l gets 32 * (bsum[2l] * scale[2l] + bsum[2l+1] * scale[2l+1]).
-    const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
-    const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(load256(y[i].bsums), scales16), 5);
-
-    __m256i sumi = _mm256_setzero_si256();
-    for (int h = 0; h < kQK_K / 128; ++h) {
-      const __m256i ql0 = load256(x[i].ql + 64 * h);
-      const __m256i ql1 = load256(x[i].ql + 64 * h + 32);
-      const __m256i qh = load256(x[i].qh + 32 * h);
-      const __m256i quants[4] = {  // chunk k: low nibble source and bits 2k..2k+1 of qh, as bits 4..5
-          _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4)),
-          _mm256_or_si256(_mm256_and_si256(ql1, low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4)),
-      };
-      for (int k = 0; k < 4; ++k) {
-        const __m256i p = _mm256_maddubs_epi16(quants[k], load256(y[i].qs + 128 * h + 32 * k));
-        const int sub = 8 * h + 2 * k;
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale_pair(scales[sub], scales[sub + 1]), p));
-      }
-    }
-    sumi = _mm256_sub_epi32(sumi, offset);
+    x86::Q6KWeights weights;
+    x86::decode_q6_k(x[i], weights);
+    const __m256i sumi = x86::q6_k_lanes(weights, y[i]);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum_float_8(acc);
