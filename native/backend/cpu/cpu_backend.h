@@ -120,7 +120,7 @@ class CpuBackend final : public Backend {
   // tokens, which see the most keys, go first; the short ones even out the end); -1 when
   // none is left. Claimed one at a time, so a thread slowed by other work on the machine
   // takes fewer (0.5B-shape prompts of 512 tokens, 2 threads: the threads idle for 9 % of
-  // the attention passes when each took every count-th task, 0.2-0.5 % now). Which thread
+  // the attention passes when each took every count-th task, 0.2-0.3 % now). Which thread
   // computes a task never changes its result.
   int64_t claim_attention_task(int64_t n_tasks) {
     return n_tasks - 1 - next_attention_task_.fetch_add(1, std::memory_order_relaxed);
