@@ -43,7 +43,7 @@ const SimdKernels& simd_kernels() {
       case SimdLevel::neon_dotprod:
 #if defined(ALLOY_CPU_HAS_NEON_KERNELS)
         // DEBT: no NEON Q5_0 kernel (Q4_K_M files of 896-wide models use it): the scalar one.
-        return SimdKernels{neon::dot_f16,         neon::dot_q8_0_q8_0,  neon::dot_q4_0_q8_0, scalar::dot_q5_0_q8_0,
+        return SimdKernels{neon::dot_f16,       neon::dot_q8_0_q8_0, neon::dot_q4_0_q8_0, scalar::dot_q5_0_q8_0,
                            neon::dot_q4_k_q8_k, neon::dot_q5_k_q8_k, neon::dot_q6_k_q8_k};
 #else
         return kScalarKernels;
