@@ -381,19 +381,12 @@ void CpuBackend::attention(const KvLayerView& kv, const float* q, int n_tokens, 
   }
   if (attend_token_blocks(kv, q, n_tokens, pos0, shape, out)) return;
   const int64_t row = static_cast<int64_t>(shape.n_head) * shape.head_dim;
-  // Causal attention costs grow with the token's position: threads claim (token, KV head)
-  // tasks one at a time, the latest tokens first (claim_attention_task).
-  const int64_t n_tasks = static_cast<int64_t>(n_tokens) * shape.n_head_kv;
-  next_attention_task_.store(0, std::memory_order_relaxed);  // published by the pool's dispatch
-  auto attend = [&](int index, int) {
-    ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
-    for (int64_t task; (task = claim_attention_task(n_tasks)) >= 0;) {
-      const int64_t t = task / shape.n_head_kv;
-      const int kv_head = static_cast<int>(task % shape.n_head_kv);
-      attend_group(kv, q + t * row, pos0 + static_cast<int>(t), kv_head, n_tokens, shape, scratch, out + t * row);
-    }
-  };
-  pool_.run(attend);
+  // (token, KV head) tasks: causal attention costs grow with the token's position.
+  run_attention_tasks(static_cast<int64_t>(n_tokens) * shape.n_head_kv, [&](int64_t task, ThreadScratch& scratch) {
+    const int64_t t = task / shape.n_head_kv;
+    const int kv_head = static_cast<int>(task % shape.n_head_kv);
+    attend_group(kv, q + t * row, pos0 + static_cast<int>(t), kv_head, n_tokens, shape, scratch, out + t * row);
+  });
 }
 
 bool CpuBackend::attend_token_blocks(const KvLayerView& kv, const float* q, int n_tokens, int pos0,
@@ -410,37 +403,31 @@ bool CpuBackend::attend_token_blocks(const KvLayerView& kv, const float* q, int 
   const int group = shape.n_head / shape.n_head_kv;
   const size_t row = static_cast<size_t>(shape.n_head) * hd;
   const int64_t n_blocks = (n_tokens + kPromptBlockTokens - 1) / kPromptBlockTokens;
-  // Later blocks see more keys: threads claim (block, KV head) tasks, the latest blocks first.
-  const int64_t n_tasks = n_blocks * shape.n_head_kv;
-  next_attention_task_.store(0, std::memory_order_relaxed);  // published by the pool's dispatch
-  auto attend = [&](int index, int) {
-    ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
-    for (int64_t task; (task = claim_attention_task(n_tasks)) >= 0;) {
-      const int t0 = static_cast<int>(task / shape.n_head_kv) * kPromptBlockTokens;
-      const int kv_head = static_cast<int>(task % shape.n_head_kv);
-      const size_t head0 = static_cast<size_t>(kv_head * group) * hd;
-      PromptAttentionArgs args;
-      args.k = kv.k + kv_head * hd * elem;
-      args.k_stride = static_cast<size_t>(kv.n_embd_kv) * elem;
-      args.v_stride = static_cast<size_t>(kv.capacity) * elem;
-      args.v = kv.v + kv_head * hd * args.v_stride;
-      args.q = q + static_cast<size_t>(t0) * row + head0;
-      args.q_stride = row;
-      args.out = out + static_cast<size_t>(t0) * row + head0;
-      args.out_stride = row;
-      args.n_tokens = std::min(kPromptBlockTokens, n_tokens - t0);
-      args.pos0 = pos0 + t0;
-      args.n_heads = group;
-      args.head_dim = shape.head_dim;
-      args.scale = shape.scale;
-      args.capacity = static_cast<size_t>(round_up(config_.max_kv, kKvCapacityAlignment));
-      if (avx512::attend_token_block(args, scratch.prompt)) continue;
-      for (int t = t0; t < t0 + args.n_tokens; ++t) {
-        attend_group(kv, q + t * row, pos0 + t, kv_head, n_tokens, shape, scratch, out + t * row);
-      }
+  // (block, KV head) tasks: later blocks see more keys.
+  run_attention_tasks(n_blocks * shape.n_head_kv, [&](int64_t task, ThreadScratch& scratch) {
+    const int t0 = static_cast<int>(task / shape.n_head_kv) * kPromptBlockTokens;
+    const int kv_head = static_cast<int>(task % shape.n_head_kv);
+    const size_t head0 = static_cast<size_t>(kv_head * group) * hd;
+    PromptAttentionArgs args;
+    args.k = kv.k + kv_head * hd * elem;
+    args.k_stride = static_cast<size_t>(kv.n_embd_kv) * elem;
+    args.v_stride = static_cast<size_t>(kv.capacity) * elem;
+    args.v = kv.v + kv_head * hd * args.v_stride;
+    args.q = q + static_cast<size_t>(t0) * row + head0;
+    args.q_stride = row;
+    args.out = out + static_cast<size_t>(t0) * row + head0;
+    args.out_stride = row;
+    args.n_tokens = std::min(kPromptBlockTokens, n_tokens - t0);
+    args.pos0 = pos0 + t0;
+    args.n_heads = group;
+    args.head_dim = shape.head_dim;
+    args.scale = shape.scale;
+    args.capacity = static_cast<size_t>(round_up(config_.max_kv, kKvCapacityAlignment));
+    if (avx512::attend_token_block(args, scratch.prompt)) return;
+    for (int t = t0; t < t0 + args.n_tokens; ++t) {
+      attend_group(kv, q + t * row, pos0 + t, kv_head, n_tokens, shape, scratch, out + t * row);
     }
-  };
-  pool_.run(attend);
+  });
   return true;
 #else
   return false;

@@ -116,14 +116,24 @@ class CpuBackend final : public Backend {
   bool attend_token_blocks(const KvLayerView& kv, const float* q, int n_tokens, int pos0, const AttentionShape& shape,
                            float* out);
 
-  // The next attention task of the current pass, counting down from n_tasks - 1 (the latest
-  // tokens, which see the most keys, go first; the short ones even out the end); -1 when
-  // none is left. Claimed one at a time, so a thread slowed by other work on the machine
-  // takes fewer (0.5B-shape prompts of 512 tokens, 2 threads: the threads idle for 9 % of
-  // the attention passes when each took every count-th task, 0.2-0.3 % now). Which thread
+  // Runs task(index, thread's scratch) for task indices 0 .. n_tasks - 1 in one pool pass,
+  // claimed one at a time from the highest (the latest tokens, which see the most keys, go
+  // first; the short ones even out the end), so a thread slowed by other work on the machine
+  // takes fewer (0.5B-shape prompts of 512 tokens, 2 threads: the threads idle for 9 % of the
+  // attention passes when each took every count-th task, 0.2-0.3 % now). Which thread
   // computes a task never changes its result.
-  int64_t claim_attention_task(int64_t n_tasks) {
-    return n_tasks - 1 - next_attention_task_.fetch_add(1, std::memory_order_relaxed);
+  template <typename Task>
+  void run_attention_tasks(int64_t n_tasks, Task&& task) {
+    next_attention_task_.store(0, std::memory_order_relaxed);  // published by the pool's dispatch
+    auto job = [&](int index, int) {
+      ThreadScratch& scratch = scratch_[static_cast<size_t>(index)];
+      for (;;) {
+        const int64_t claimed = n_tasks - 1 - next_attention_task_.fetch_add(1, std::memory_order_relaxed);
+        if (claimed < 0) return;
+        task(claimed, scratch);
+      }
+    };
+    pool_.run(job);
   }
 
   // Below this many rows (tokens), row-wise operations run on the calling thread alone.
@@ -143,7 +153,7 @@ class CpuBackend final : public Backend {
   CpuBackendConfig config_;
   ThreadPool pool_;
   StealingRanges stealing_;  // the shares of the current packed pass
-  std::atomic<int64_t> next_attention_task_{0};  // claim_attention_task
+  std::atomic<int64_t> next_attention_task_{0};  // run_attention_tasks
   size_t max_activation_row_bytes_ = 0;
   int64_t max_converted_cols_ = 0;          // the widest input converted to a non-F32 type
   std::unique_ptr<uint8_t[]> activations_;  // max_tokens rows of converted activations
