@@ -10,6 +10,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    setupFiles: ['src/tests/helpers/temp-cleanup.ts'],
     poolOptions: { forks: { singleFork: true } },
   },
 });

@@ -9,5 +9,6 @@ export default defineConfig({
     include: ['src/tests/unit/**/*.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
+    setupFiles: ['src/tests/helpers/temp-cleanup.ts'],
   },
 });

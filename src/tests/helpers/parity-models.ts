@@ -1,7 +1,7 @@
 // The models of the forward-pass parity tier: stories260K and the tiny models of
 // ../shared/models, and random models from our writer for every weight type, both
 // architectures, tied and untied output, made "discriminating" (see DISCRIMINATING below)
-// and cached in os.tmpdir()/alloy-parity-models keyed by their recipe.
+// and cached in os.tmpdir()/alloy-parity-models keyed by their recipe (files unused for two days are removed).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -105,6 +105,18 @@ export function syntheticPrompt(nVocab: number, length: number, seed: number, fi
 }
 
 export const PARITY_CACHE_DIR = path.join(os.tmpdir(), 'alloy-parity-models');
+/** Cached files no run has used for this long are removed (recipes change as the tests do). */
+const CACHE_UNUSED_MS = 2 * 24 * 3600 * 1000;
+let cachePruned = false;
+
+function pruneUnusedCacheFiles(now: number): void {
+  cachePruned = true;
+  for (const name of fs.existsSync(PARITY_CACHE_DIR) ? fs.readdirSync(PARITY_CACHE_DIR) : []) {
+    const file = path.join(PARITY_CACHE_DIR, name);
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (stat !== undefined && now - stat.mtimeMs > CACHE_UNUSED_MS) fs.rmSync(file, { force: true });
+  }
+}
 
 /**
  * The file for a writer recipe, generated once. The key covers the options and the addon's
@@ -115,7 +127,12 @@ export function ensureRandomModel(options: RandomModelOptions): string {
   const canonical = JSON.stringify(Object.entries(options).sort(([a], [b]) => a.localeCompare(b)));
   const key = createHash('sha256').update(`${addon.engineVersion}\n${canonical}`).digest('hex').slice(0, 16);
   const file = path.join(PARITY_CACHE_DIR, `${options.name ?? 'model'}-${key}.gguf`);
-  if (fs.existsSync(file)) return file;
+  const now = Date.now();
+  if (!cachePruned) pruneUnusedCacheFiles(now);
+  if (fs.existsSync(file)) {
+    fs.utimesSync(file, now / 1000, now / 1000); // marks it used, so pruning keeps it
+    return file;
+  }
   fs.mkdirSync(PARITY_CACHE_DIR, { recursive: true });
   // Written under a unique name and renamed, so a concurrent run never reads a partial file.
   const partial = `${file}.${process.pid}.partial`;

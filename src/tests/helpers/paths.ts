@@ -16,6 +16,16 @@ export function vocabPath(name: VocabName): string {
   return path.join(vocabDir, `ggml-vocab-${name}.gguf`);
 }
 
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp folder, removed by removeTempDirs after the test file. */
 export function makeTempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `alloy-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `alloy-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory makeTempDir made in this process (temp-cleanup.ts calls it per test file). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,19 +1,18 @@
 // The addon's metalPlan (native/backend/metal/plan/forward_plan.h through the binding): the
 // dispatch count of a decoded token for a 24-layer qwen2 model (what the bench reports for the
 // 0.5B shape), the kernels' order, and typed refusals.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { isEngineError, loadAddon } from '../../engine/native';
+import { makeTempDir } from '../helpers/paths';
 
 const LAYERS = 24;
 
 function model(type: string) {
   const addon = loadAddon();
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'alloy-metal-plan-')), `${type}.gguf`);
+  const file = path.join(makeTempDir('metal-plan'), `${type}.gguf`);
   addon.writeRandomModel(
     { arch: 'qwen2', nVocab: 512, nEmbd: 128, nLayer: LAYERS, nHead: 4, nHeadKv: 2, nFf: 256, weightType: type, tiedOutput: true },
     file,
