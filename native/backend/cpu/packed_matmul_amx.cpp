@@ -1,6 +1,7 @@
 // The Q8_0 and Q4_0 prompt matmuls of packed_matmul.h with AMX tiles (Intel Sapphire Rapids and later):
 // blocks of 32 tokens x 32 rows (two token tiles x two 16-row groups, four 16x16 int32 tiles),
-// one tile product per 32-quant block, because Q8_0 and Q4_0 scale every block. Each chunk of
+// one tile product per 32-quant block, because Q8_0 and Q4_0 scale every block; up to six such
+// group pairs share each block's activation tile loads (tile_pairs). Each chunk of
 // group pairs that stays in L2 while every token block passes over it (kChunkBytes) is first
 // copied into the caller's scratch as signed weight operands (signed_weights: 8 rows of 64
 // bytes per group and block, four quants of each of the 16 rows per row, the layout repack.h
@@ -63,35 +64,20 @@ void configure_tiles() {
   __asm__ volatile("ldtilecfg %0" : : "m"(config));
 }
 
-// One block's four tile products (int32), then the float sums of all blocks so far, both
-// as [tile (token tile + 2 * group)][16 tokens][16 rows]. The sums start 2 KiB past a 4 KiB
-// boundary from the products: a tile's loads of its products and stores of its sums then
-// never share an address modulo 4 KiB, which makes the CPU wait for a store that a load
-// only seems to depend on (measured: 105 -> 145 GMAC/s when both were 4 KiB apart).
+// Up to kPairsAtOnce group pairs take each block's activation tiles from one load (tile_pairs).
+constexpr int kPairsAtOnce = 6;
+
+// One pair's four tile products of a block (int32), then the float sums of all blocks so far
+// of each pair, both as [tile (token tile + 2 * group)][16 tokens][16 rows]. The sums start
+// 2 KiB past a 4 KiB boundary from the products: a tile's loads of its products and stores of
+// its sums then never share an address modulo 4 KiB, which makes the CPU wait for a store that
+// a load only seems to depend on (measured: 105 -> 145 GMAC/s when both were 4 KiB apart).
 struct alignas(64) BlockScratch {
   int32_t c[4][kTile][kTile];
   uint8_t gap[2048];
-  float acc[4][kTile][kTile];
+  float acc[kPairsAtOnce][4][kTile][kTile];
 };
 static_assert(kOperandBytes == 8 * kWordBytes, "one group's weight operand of one block: 8 rows of 64 bytes");
-
-// acc[token m of token tile tt][row] += (d_w * d_a) * float(c), for block b; the
-// first block adds to 0 (as the VNNI kernel's zeroed accumulators) without reading acc.
-template <bool kFirst>
-inline void scale_tile(const int32_t (&c)[kTile][kTile], const uint8_t* group_block, const PackedMatmulArgs& a,
-                       int t0, int64_t b, int tt, float (&acc)[kTile][kTile]) {
-  uint16_t dw_bits[kTile];
-  std::memcpy(dw_bits, group_block, sizeof dw_bits);
-  const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dw_bits)));
-  const float* scales = a.act_scales + static_cast<size_t>(t0 + kTile * tt) * a.sums_stride + static_cast<size_t>(b);
-  for (int m = 0; m < kTile; ++m) {
-    const __m512i dot = _mm512_load_si512(c[m]);
-    const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(scales[static_cast<size_t>(m) * a.sums_stride]));
-    float* row = acc[m];
-    const __m512 sum = kFirst ? _mm512_setzero_ps() : _mm512_load_ps(row);
-    _mm512_store_ps(row, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), sum));
-  }
-}
 
 // Groups [g0, g1) as signed weight operands, group after group, block after block, into
 // `out` (Invariant: room for (g1 - g0) * n_blocks operands): a Q8_0 block's words with the
@@ -124,14 +110,12 @@ void signed_weights(const PackedMatmulArgs& a, int64_t g0, int64_t g1, uint8_t* 
   }
 }
 
-// The tile products of block b into s.c: token tile 0 (and 1 when kTokenTiles is 2) times
-// groups g, g + 1.
+// The tile products of one block for groups g, g + 1 (weight operands w0, w1) and the
+// activation tiles already in tmm2 (and tmm3 when kTokenTiles is 2), into c.
 template <int kTokenTiles>
-inline void tile_products(const uint8_t* w0, const uint8_t* w1, const uint8_t* x0, const uint8_t* x1, BlockScratch& s) {
+inline void tile_products(const uint8_t* w0, const uint8_t* w1, int32_t (&c)[4][kTile][kTile]) {
   _tile_loadd(0, w0, kWordBytes);
   _tile_loadd(1, w1, kWordBytes);
-  _tile_loadd(2, x0, kAmxTileQuants);
-  if constexpr (kTokenTiles == 2) _tile_loadd(3, x1, kAmxTileQuants);
   _tile_zero(4);
   _tile_zero(6);
   if constexpr (kTokenTiles == 2) {
@@ -144,60 +128,91 @@ inline void tile_products(const uint8_t* w0, const uint8_t* w1, const uint8_t* x
     _tile_dpbssd(5, 3, 0);
     _tile_dpbssd(7, 3, 1);
   }
-  _tile_stored(4, s.c[0], kCRowBytes);
-  _tile_stored(6, s.c[2], kCRowBytes);
+  _tile_stored(4, c[0], kCRowBytes);
+  _tile_stored(6, c[2], kCRowBytes);
   if constexpr (kTokenTiles == 2) {
-    _tile_stored(5, s.c[1], kCRowBytes);
-    _tile_stored(7, s.c[3], kCRowBytes);
+    _tile_stored(5, c[1], kCRowBytes);
+    _tile_stored(7, c[3], kCRowBytes);
+  }
+}
+
+// acc[tile (tt + 2 * group)] += (d_w * d_a) * float(c) for token tile tt of both groups,
+// each token's scale loaded once for the two.
+template <bool kFirst>
+inline void scale_token_tile(const int32_t (&c)[4][kTile][kTile], const uint8_t* w0, const uint8_t* w1, const PackedMatmulArgs& a,
+                             int t0, int64_t b, int tt, float (&acc)[4][kTile][kTile]) {
+  const __m512 dw0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0)));
+  const __m512 dw1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1)));
+  const float* scales = a.act_scales + static_cast<size_t>(t0 + kTile * tt) * a.sums_stride + static_cast<size_t>(b);
+  for (int m = 0; m < kTile; ++m) {
+    const __m512 da = _mm512_set1_ps(scales[static_cast<size_t>(m) * a.sums_stride]);
+    const __m512 d0 = _mm512_mul_ps(dw0, da), d1 = _mm512_mul_ps(dw1, da);
+    const __m512 c0 = _mm512_cvtepi32_ps(_mm512_load_si512(c[tt][m]));
+    const __m512 c1 = _mm512_cvtepi32_ps(_mm512_load_si512(c[tt + 2][m]));
+    float* row0 = acc[tt][m];
+    float* row1 = acc[tt + 2][m];
+    const __m512 sum0 = kFirst ? _mm512_setzero_ps() : _mm512_load_ps(row0);
+    const __m512 sum1 = kFirst ? _mm512_setzero_ps() : _mm512_load_ps(row1);
+    _mm512_store_ps(row0, _mm512_fmadd_ps(d0, c0, sum0));
+    _mm512_store_ps(row1, _mm512_fmadd_ps(d1, c1, sum1));
   }
 }
 
 template <bool kFirst, int kTokenTiles>
-inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint8_t* w1, int t0, int64_t b, BlockScratch& s) {
-  scale_tile<kFirst>(s.c[0], w0, a, t0, b, 0, s.acc[0]);
-  scale_tile<kFirst>(s.c[2], w1, a, t0, b, 0, s.acc[2]);
-  if constexpr (kTokenTiles == 2) {
-    scale_tile<kFirst>(s.c[1], w0, a, t0, b, 1, s.acc[1]);
-    scale_tile<kFirst>(s.c[3], w1, a, t0, b, 1, s.acc[3]);
-  }
+inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint8_t* w1, int t0, int64_t b,
+                        const int32_t (&c)[4][kTile][kTile], float (&acc)[4][kTile][kTile]) {
+  scale_token_tile<kFirst>(c, w0, w1, a, t0, b, 0, acc);
+  if constexpr (kTokenTiles == 2) scale_token_tile<kFirst>(c, w0, w1, a, t0, b, 1, acc);
 }
 
-// Outputs of groups g, g + 1 for tokens t0 .. t0 + 16 * kTokenTiles - 1, block after block,
-// stored for the tokens below n_tokens (the last block of a prompt may be partly padding);
-// `operands` holds the signed weight operands of groups g, g + 1 (signed_weights). Measured
-// on this Sapphire Rapids VM (4864 x 896 Q8_0, 512 tokens, one thread, one run): this plain
-// order 144 GMAC/s; overlapping the tile products of block b with the scaling of block b - 1
-// (two or three C buffers) 121 and 105. Tile loads are the slow part here (about 1.5 ns per
-// row: a pure loop of tile products runs at 7 ns each, 30 ns with its four loads). Also tried
-// (4864 x 896 and 896 x 4864, 512 tokens, one thread, alternating with this kernel, 2026-11-30):
-// one C tile per pass with its accumulators in registers, the product of block b + 1 issued
-// before block b is scaled, 198 / 236 against 196 / 254 GMAC/s; the same with the tile store
-// after the scaling, 200 / 228 against 197 / 252. Its parts alone (4864 x 896): tile products
-// and stores 308, scaling 243 - their times add up: the two never overlapped in any order tried.
+// Outputs of groups g .. g + 2 * n_pairs - 1 for tokens t0 .. t0 + 16 * kTokenTiles - 1,
+// block after block, stored for the tokens below n_tokens (the last block of a prompt may be
+// partly padding); `operands` holds the signed weight operands of those groups
+// (signed_weights). Each block's activation tiles are loaded once for all n_pairs pairs: tile
+// loads come from L2 at about 1.5 ns per row here, and the activations' 32 rows were the larger
+// part of a pair's 48. Measured (Sapphire Rapids VM, 512 tokens, one thread, best of 5,
+// alternating with one pair per load in three runs): 4864 x 896 Q8_0 182-190 -> 195-205,
+// 896 x 4864 206-222 -> 221-244 GMAC/s; pp512 alternating in one process, 2 threads: 0.5B
+// Q8_0 shape +10.7 % (13 of 16 rounds), 1.5B +4.7 % (5 of 8); 2, 3, 4, 6 and 8 pairs at once
+// gave +1.5, +1.5, +6 to +7, +9 and +9 % on the 0.5B. Each token's scale is loaded once for
+// both groups of a pair (scale_token_tile).
+// Tried before (the one-pair kernel, 4864 x 896, 512 tokens, one thread): overlapping the tile
+// products of block b with the scaling of block b - 1 (two or three C buffers): 121 and 105
+// against 144 GMAC/s; one C tile per pass with its accumulators in registers, the product of
+// block b + 1 issued before block b is scaled: 198 / 236 against 196 / 254 (896 x 4864 second);
+// its parts alone, tile products and stores 308, scaling 243 - their times add up: the two
+// never overlapped in any order tried. Two C buffers alternating between pairs here: no
+// difference (6 runs).
 template <int kTokenTiles>
-void token_block(const PackedMatmulArgs& a, int64_t g, const uint8_t* operands, int t0, int n_tokens, BlockScratch& s) {
-  const uint8_t* w0 = a.packed + static_cast<size_t>(g) * a.group_bytes;  // the f16 scales ahead of each block
-  const uint8_t* w1 = w0 + a.group_bytes;
-  const uint8_t* o0 = operands;
-  const uint8_t* o1 = operands + static_cast<size_t>(a.n_blocks) * kOperandBytes;
+void tile_pairs(const PackedMatmulArgs& a, int64_t g, int n_pairs, const uint8_t* operands, int t0, int n_tokens, BlockScratch& s) {
   const size_t tile_row_bytes = static_cast<size_t>(a.n_blocks) * kTileBytes;
   const uint8_t* x0 = a.act_tiles + static_cast<size_t>(t0 / kTile) * tile_row_bytes;
   const uint8_t* x1 = x0 + tile_row_bytes;
-  tile_products<kTokenTiles>(o0, o1, x0, x1, s);
-  scale_block<true, kTokenTiles>(a, w0, w1, t0, 0, s);
-  for (int64_t b = 1; b < a.n_blocks; ++b) {
-    const size_t wb = static_cast<size_t>(b) * a.block_bytes, xb = static_cast<size_t>(b) * kTileBytes;
-    const size_t ob = static_cast<size_t>(b) * kOperandBytes;
-    tile_products<kTokenTiles>(o0 + ob, o1 + ob, x0 + xb, x1 + xb, s);
-    scale_block<false, kTokenTiles>(a, w0 + wb, w1 + wb, t0, b, s);
+  const size_t group_operands = static_cast<size_t>(a.n_blocks) * kOperandBytes;
+  for (int64_t b = 0; b < a.n_blocks; ++b) {
+    const size_t wb = static_cast<size_t>(b) * a.block_bytes, ob = static_cast<size_t>(b) * kOperandBytes;
+    _tile_loadd(2, x0 + static_cast<size_t>(b) * kTileBytes, kAmxTileQuants);
+    if constexpr (kTokenTiles == 2) _tile_loadd(3, x1 + static_cast<size_t>(b) * kTileBytes, kAmxTileQuants);
+    for (int p = 0; p < n_pairs; ++p) {
+      const uint8_t* o0 = operands + 2 * static_cast<size_t>(p) * group_operands + ob;
+      tile_products<kTokenTiles>(o0, o0 + group_operands, s.c);
+      const uint8_t* w0 = a.packed + static_cast<size_t>(g + 2 * p) * a.group_bytes + wb;  // its f16 scales
+      if (b == 0) {
+        scale_block<true, kTokenTiles>(a, w0, w0 + a.group_bytes, t0, b, s.c, s.acc[p]);
+      } else {
+        scale_block<false, kTokenTiles>(a, w0, w0 + a.group_bytes, t0, b, s.c, s.acc[p]);
+      }
+    }
   }
-  for (int k = 0; k < 4; ++k) {
-    const int tt = k % 2, gg = k / 2;
-    if (tt >= kTokenTiles) continue;
-    const int rows = std::min(kTile, n_tokens - t0 - kTile * tt);
-    for (int m = 0; m < rows; ++m) {
-      float* out = a.out + static_cast<size_t>(t0 + kTile * tt + m) * a.out_stride + static_cast<size_t>(g + gg) * kTile;
-      std::memcpy(out, s.acc[k][m], sizeof s.acc[k][m]);
+  for (int p = 0; p < n_pairs; ++p) {
+    for (int k = 0; k < 4; ++k) {
+      const int tt = k % 2, gg = k / 2;
+      if (tt >= kTokenTiles) continue;
+      const int rows = std::min(kTile, n_tokens - t0 - kTile * tt);
+      for (int m = 0; m < rows; ++m) {
+        float* out = a.out + static_cast<size_t>(t0 + kTile * tt + m) * a.out_stride + static_cast<size_t>(g + 2 * p + gg) * kTile;
+        std::memcpy(out, s.acc[p][k][m], sizeof s.acc[p][k][m]);
+      }
     }
   }
 }
@@ -219,12 +234,13 @@ void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end,
       }
       for (int t0 = 0; t0 < n_tokens; t0 += kBlockTokens) {
         const bool one_tile = n_tokens - t0 <= kTile;
-        for (int64_t g = c0; g < c1; g += 2) {
+        for (int64_t g = c0; g < c1; g += 2 * kPairsAtOnce) {
+          const int n_pairs = static_cast<int>(std::min<int64_t>(kPairsAtOnce, (c1 - g) / 2));
           const uint8_t* operands = operand_scratch + static_cast<size_t>((g - c0) * args.n_blocks) * kOperandBytes;
           if (one_tile) {
-            token_block<1>(args, g, operands, t0, n_tokens, scratch);
+            tile_pairs<1>(args, g, n_pairs, operands, t0, n_tokens, scratch);
           } else {
-            token_block<2>(args, g, operands, t0, n_tokens, scratch);
+            tile_pairs<2>(args, g, n_pairs, operands, t0, n_tokens, scratch);
           }
         }
       }
