@@ -185,7 +185,8 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
   Rng rng(7);
   ThreadPool pool(1);
   int mismatches = 0, compared = 0;
-  // 67 groups of 960 columns span two chunks of operands (amx::chunk_groups: 64 for Q8_0).
+  // 67 groups of 960 columns span three chunks of operands for Q8_0 (amx::chunk_groups: 32)
+  // and two for Q4_0 (60), whose 16 and 30 pairs end in a partial set of pairs (six at once).
   std::vector<std::pair<int64_t, int64_t>> shapes = {{67 * kPackRows, 30 * 32}};
   for (int64_t n_rows : {32, 48, 96}) {
     for (int64_t n_cols : {32, 7 * 32, 30 * 32}) shapes.emplace_back(n_rows, n_cols);

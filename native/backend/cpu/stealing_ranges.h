@@ -8,7 +8,7 @@
 // than `smallest` units, the decode kernel's streams): the last claims of a range shrink, so
 // the thread that finishes first finds work to take until shortly before the others finish,
 // instead of waiting for a whole chunk another thread claimed last (measured, 0.5B-shape
-// Q8_0, 512-token prompts, 2 threads, AMX chunks of about 1 MiB of weights: the threads'
+// Q8_0, 512-token prompts, 2 threads, AMX chunks of about 1 MiB of weights then: the threads'
 // idle time in packed matmul passes fell from 2.4-3.2 % to 0.7-1.0 % of their time).
 //
 // Invariant: a range packs [front, back) of one (thread, product) into one 64-bit atomic
