@@ -177,6 +177,23 @@ TEST_CASE("packed matmul agrees with vec_dot within kPackedMatmulTolerance (Q5_0
 #endif
 
 #if defined(ALLOY_CPU_HAS_AMX_KERNELS)
+TEST_CASE("AMX chunks hold six pairs of groups, and slices of wide rows fit the operand scratch") {
+  const size_t q8_block = 32 + 16 * 32;  // 16 f16 scales and 16 rows of 32 quants
+  for (int64_t n_blocks : {28, 48, 152, 280}) {
+    const int64_t groups = amx::chunk_groups(static_cast<size_t>(n_blocks) * q8_block);
+    const int64_t slice = amx::slice_blocks(n_blocks, groups);
+    CHECK(groups % 2 == 0 && groups >= 2 * amx::kPairsAtOnce);
+    CHECK(static_cast<size_t>(groups * slice) * amx::kOperandBytes <= amx::kChunkBytes);
+    CHECK(amx::operand_scratch_bytes(n_blocks, static_cast<size_t>(n_blocks) * q8_block) ==
+          static_cast<size_t>(groups * slice) * amx::kOperandBytes);
+    const int64_t n_slices = (n_blocks + slice - 1) / slice;
+    CHECK(n_slices * slice - n_blocks < n_slices);  // even slices: the last is at most one block short per slice
+  }
+  CHECK(amx::slice_blocks(28, 34) == 28);  // 0.5B-shape rows of 896: one slice
+  CHECK(amx::slice_blocks(152, 12) == 76);  // rows of 4864: two
+  CHECK(amx::slice_blocks(280, 12) == 70);  // rows of 8960 (1.5B): four
+}
+
 TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd groups, partly padded token tiles)") {
   if (!has_amx(host_simd_level())) {
     std::printf("skipped on this CPU: no AMX-INT8 (or the OS did not grant it)\n");
@@ -186,8 +203,10 @@ TEST_CASE("AMX Q8_0 / Q4_0 matmul is bit-identical to the VNNI kernel (odd group
   ThreadPool pool(1);
   int mismatches = 0, compared = 0;
   // 67 groups of 960 columns span three chunks of operands for Q8_0 (amx::chunk_groups: 32)
-  // and two for Q4_0 (60), whose 16 and 30 pairs end in a partial set of pairs (six at once).
-  std::vector<std::pair<int64_t, int64_t>> shapes = {{67 * kPackRows, 30 * 32}};
+  // and two for Q4_0 (60), whose 16 and 30 pairs end in a partial set of pairs (six at once);
+  // 13 groups of 4864 columns are one chunk of 12 groups in two slices of 76 blocks
+  // (amx::slice_blocks) and an odd group.
+  std::vector<std::pair<int64_t, int64_t>> shapes = {{67 * kPackRows, 30 * 32}, {13 * kPackRows, 152 * 32}};
   for (int64_t n_rows : {32, 48, 96}) {
     for (int64_t n_cols : {32, 7 * 32, 30 * 32}) shapes.emplace_back(n_rows, n_cols);
   }

@@ -53,11 +53,18 @@ namespace amx {
 bool handles(GgmlType type) { return type == GgmlType::Q8_0 || type == GgmlType::Q4_0; }
 
 int64_t chunk_groups(size_t group_bytes) {
-  return std::max<int64_t>(2, static_cast<int64_t>(kChunkBytes / group_bytes) / 2 * 2);
+  return std::max<int64_t>(2 * kPairsAtOnce, static_cast<int64_t>(kChunkBytes / group_bytes) / 2 * 2);
+}
+
+int64_t slice_blocks(int64_t n_blocks, int64_t n_groups) {
+  const int64_t most = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / (static_cast<size_t>(n_groups) * kOperandBytes)));
+  const int64_t n_slices = (n_blocks + most - 1) / most;
+  return (n_blocks + n_slices - 1) / n_slices;
 }
 
 size_t operand_scratch_bytes(int64_t n_blocks, size_t group_bytes) {
-  return static_cast<size_t>(chunk_groups(group_bytes)) * static_cast<size_t>(n_blocks) * kOperandBytes;
+  const int64_t groups = chunk_groups(group_bytes);
+  return static_cast<size_t>(groups * slice_blocks(n_blocks, groups)) * kOperandBytes;
 }
 }  // namespace amx
 

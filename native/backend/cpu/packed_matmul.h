@@ -91,10 +91,16 @@ namespace amx {
 // groups in pairs.
 bool handles(GgmlType type);
 void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end, int n_tokens, uint8_t* operand_scratch);
-// Groups per chunk: an even number whose packed weights fit kChunkBytes (at least one pair).
+// Group pairs that share each block's activation tile loads (packed_matmul_amx.cpp).
+constexpr int kPairsAtOnce = 6;
+// Groups per chunk: an even number whose packed weights fit kChunkBytes, and at least
+// 2 * kPairsAtOnce (a chunk of wide rows is then split into slices of blocks).
 int64_t chunk_groups(size_t group_bytes);
 // Bytes of one group's signed weight operand for one block (8 rows of 64 bytes).
 constexpr size_t kOperandBytes = 512;
+// Blocks per slice of a chunk of n_groups groups: the operands of one slice fit kChunkBytes,
+// the slices of a row as even as they can be (all n_blocks when they fit at once).
+int64_t slice_blocks(int64_t n_blocks, int64_t n_groups);
 // The scratch packed_matmul needs for a matrix of n_blocks blocks per row, group_bytes per group.
 size_t operand_scratch_bytes(int64_t n_blocks, size_t group_bytes);
 // Weight bytes of a chunk of group pairs that every token block passes over while they stay

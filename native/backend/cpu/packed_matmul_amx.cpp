@@ -1,9 +1,9 @@
 // The Q8_0 and Q4_0 prompt matmuls of packed_matmul.h with AMX tiles (Intel Sapphire Rapids and later):
 // blocks of 32 tokens x 32 rows (two token tiles x two 16-row groups, four 16x16 int32 tiles),
 // one tile product per 32-quant block, because Q8_0 and Q4_0 scale every block; up to six such
-// group pairs share each block's activation tile loads (tile_pairs). Each chunk of
-// group pairs that stays in L2 while every token block passes over it (kChunkBytes) is first
-// copied into the caller's scratch as signed weight operands (signed_weights: 8 rows of 64
+// group pairs share each block's activation tile loads (tile_pairs). Each chunk of group
+// pairs (in slices of its blocks when its rows are wide) that stays in L2 while every token
+// block passes over it (kChunkBytes, slice_blocks) is first copied into the caller's scratch as signed weight operands (signed_weights: 8 rows of 64
 // bytes per group and block, four quants of each of the 16 rows per row, the layout repack.h
 // gives Q8_0 for VPDPBUSD, Q4_0 unpacked), so the tile products are signed x signed (TDPBSSD)
 // and need no offset correction, and Q4_0 is unpacked once per chunk instead of once per
@@ -64,9 +64,6 @@ void configure_tiles() {
   __asm__ volatile("ldtilecfg %0" : : "m"(config));
 }
 
-// Up to kPairsAtOnce group pairs take each block's activation tiles from one load (tile_pairs).
-constexpr int kPairsAtOnce = 6;
-
 // One pair's four tile products of a block (int32), then the float sums of all blocks so far
 // of each pair, both as [tile (token tile + 2 * group)][16 tokens][16 rows]. The sums start
 // 2 KiB past a 4 KiB boundary from the products: a tile's loads of its products and stores of
@@ -79,16 +76,16 @@ struct alignas(64) BlockScratch {
 };
 static_assert(kOperandBytes == 8 * kWordBytes, "one group's weight operand of one block: 8 rows of 64 bytes");
 
-// Groups [g0, g1) as signed weight operands, group after group, block after block, into
-// `out` (Invariant: room for (g1 - g0) * n_blocks operands): a Q8_0 block's words with the
-// +128 of the packed quants removed; a Q4_0 block's four words unpacked (row j: low nibbles
-// of word j = quants 4j..4j+3 of each row; row 4 + j: its high nibbles = quants 16 + 4j..)
+// Blocks [b0, b1) of groups [g0, g1) as signed weight operands, group after group, block after
+// block, into `out` (Invariant: room for (g1 - g0) * (b1 - b0) operands): a Q8_0 block's words
+// with the +128 of the packed quants removed; a Q4_0 block's four words unpacked (row j: low
+// nibbles of word j = quants 4j..4j+3 of each row; row 4 + j: its high nibbles = quants 16 + 4j..)
 // minus 8.
 template <bool kQ8>
-void signed_weights(const PackedMatmulArgs& a, int64_t g0, int64_t g1, uint8_t* out) {
+void signed_weights(const PackedMatmulArgs& a, int64_t g0, int64_t g1, int64_t b0, int64_t b1, uint8_t* out) {
   for (int64_t g = g0; g < g1; ++g) {
-    const uint8_t* block = a.packed + static_cast<size_t>(g) * a.group_bytes;
-    for (int64_t b = 0; b < a.n_blocks; ++b, block += a.block_bytes, out += kOperandBytes) {
+    const uint8_t* block = a.packed + static_cast<size_t>(g) * a.group_bytes + static_cast<size_t>(b0) * a.block_bytes;
+    for (int64_t b = b0; b < b1; ++b, block += a.block_bytes, out += kOperandBytes) {
       const uint8_t* words = block + kScaleBytes;
       if constexpr (kQ8) {
         const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -165,12 +162,31 @@ inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint
   if constexpr (kTokenTiles == 2) scale_token_tile<kFirst>(c, w0, w1, a, t0, b, 1, acc);
 }
 
-// Outputs of groups g .. g + 2 * n_pairs - 1 for tokens t0 .. t0 + 16 * kTokenTiles - 1,
-// block after block, stored for the tokens below n_tokens (the last block of a prompt may be
-// partly padding); `operands` holds the signed weight operands of those groups
-// (signed_weights). Each block's activation tiles are loaded once for all n_pairs pairs: tile
-// loads come from L2 at about 1.5 ns per row here, and the activations' 32 rows were the larger
-// part of a pair's 48. Measured (Sapphire Rapids VM, 512 tokens, one thread, best of 5,
+// Calls visit(output row, sums row) for each output row of tile_pairs' pairs and tokens.
+template <int kTokenTiles, typename Visit>
+void for_each_output_row(const PackedMatmulArgs& a, int64_t g, int n_pairs, int t0, int n_tokens, BlockScratch& s, Visit visit) {
+  for (int p = 0; p < n_pairs; ++p) {
+    for (int k = 0; k < 4; ++k) {
+      const int tt = k % 2, gg = k / 2;
+      if (tt >= kTokenTiles) continue;
+      const int rows = std::min(kTile, n_tokens - t0 - kTile * tt);
+      for (int m = 0; m < rows; ++m) {
+        visit(a.out + static_cast<size_t>(t0 + kTile * tt + m) * a.out_stride + static_cast<size_t>(g + 2 * p + gg) * kTile,
+              s.acc[p][k][m]);
+      }
+    }
+  }
+}
+
+// Outputs of groups g .. g + 2 * n_pairs - 1 for tokens t0 .. t0 + 16 * kTokenTiles - 1 over
+// blocks b0 .. b1 - 1, block after block, stored for the tokens below n_tokens (the last block
+// of a prompt may be partly padding); `operands` holds the signed weight operands of those
+// groups and blocks (signed_weights). A slice after the first goes on from the sums the
+// earlier ones stored: the same float steps as one pass over all blocks (slices keep six
+// pairs in a chunk of rows of 8960: 1536 x 8960, one thread, best of 4, three runs: 170-176
+// against 158-160 GMAC/s with one pair per 512 KiB chunk; 896 x 4864 even). Each block's
+// activation tiles are loaded once for all n_pairs pairs: tile loads come from L2 at about
+// 1.5 ns per row here, and the activations' 32 rows were the larger part of a pair's 48. Measured (Sapphire Rapids VM, 512 tokens, one thread, best of 5,
 // alternating with one pair per load in three runs): 4864 x 896 Q8_0 182-190 -> 195-205,
 // 896 x 4864 206-222 -> 221-244 GMAC/s; pp512 alternating in one process, 2 threads: 0.5B
 // Q8_0 shape +10.7 % (13 of 16 rounds), 1.5B +4.7 % (5 of 8); 2, 3, 4, 6 and 8 pairs at once
@@ -186,13 +202,19 @@ inline void scale_block(const PackedMatmulArgs& a, const uint8_t* w0, const uint
 // below 2^24, so no int-to-float conversion in the scaling, bit-identical): 136 / 142 against
 // 191 / 240 GMAC/s (twice the tile bytes to load).
 template <int kTokenTiles>
-void tile_pairs(const PackedMatmulArgs& a, int64_t g, int n_pairs, const uint8_t* operands, int t0, int n_tokens, BlockScratch& s) {
+void tile_pairs(const PackedMatmulArgs& a, int64_t g, int n_pairs, const uint8_t* operands, int64_t b0, int64_t b1,
+                int t0, int n_tokens, BlockScratch& s) {
   const size_t tile_row_bytes = static_cast<size_t>(a.n_blocks) * kTileBytes;
   const uint8_t* x0 = a.act_tiles + static_cast<size_t>(t0 / kTile) * tile_row_bytes;
   const uint8_t* x1 = x0 + tile_row_bytes;
-  const size_t group_operands = static_cast<size_t>(a.n_blocks) * kOperandBytes;
-  for (int64_t b = 0; b < a.n_blocks; ++b) {
-    const size_t wb = static_cast<size_t>(b) * a.block_bytes, ob = static_cast<size_t>(b) * kOperandBytes;
+  const size_t group_operands = static_cast<size_t>(b1 - b0) * kOperandBytes;
+  if (b0 > 0) {  // a later slice: the sums go on from the outputs the earlier slices stored
+    for_each_output_row<kTokenTiles>(a, g, n_pairs, t0, n_tokens, s, [](const float* out, float* sums) {
+      std::memcpy(sums, out, kTile * sizeof(float));
+    });
+  }
+  for (int64_t b = b0; b < b1; ++b) {
+    const size_t wb = static_cast<size_t>(b) * a.block_bytes, ob = static_cast<size_t>(b - b0) * kOperandBytes;
     _tile_loadd(2, x0 + static_cast<size_t>(b) * kTileBytes, kAmxTileQuants);
     if constexpr (kTokenTiles == 2) _tile_loadd(3, x1 + static_cast<size_t>(b) * kTileBytes, kAmxTileQuants);
     for (int p = 0; p < n_pairs; ++p) {
@@ -206,17 +228,9 @@ void tile_pairs(const PackedMatmulArgs& a, int64_t g, int n_pairs, const uint8_t
       }
     }
   }
-  for (int p = 0; p < n_pairs; ++p) {
-    for (int k = 0; k < 4; ++k) {
-      const int tt = k % 2, gg = k / 2;
-      if (tt >= kTokenTiles) continue;
-      const int rows = std::min(kTile, n_tokens - t0 - kTile * tt);
-      for (int m = 0; m < rows; ++m) {
-        float* out = a.out + static_cast<size_t>(t0 + kTile * tt + m) * a.out_stride + static_cast<size_t>(g + 2 * p + gg) * kTile;
-        std::memcpy(out, s.acc[p][k][m], sizeof s.acc[p][k][m]);
-      }
-    }
-  }
+  for_each_output_row<kTokenTiles>(a, g, n_pairs, t0, n_tokens, s, [](float* out, const float* sums) {
+    std::memcpy(out, sums, kTile * sizeof(float));
+  });
 }
 
 }  // namespace
@@ -226,23 +240,27 @@ void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end,
   if (n_tokens > 0 && pair_end > g_begin) {
     configure_tiles();
     BlockScratch scratch;
-    const int64_t chunk = chunk_groups(args.group_bytes);  // the operands of one chunk fill the scratch
+    const int64_t chunk = chunk_groups(args.group_bytes);
     for (int64_t c0 = g_begin; c0 < pair_end; c0 += chunk) {
       const int64_t c1 = std::min(c0 + chunk, pair_end);
-      if (args.type == GgmlType::Q8_0) {
-        signed_weights<true>(args, c0, c1, operand_scratch);
-      } else {
-        signed_weights<false>(args, c0, c1, operand_scratch);
-      }
-      for (int t0 = 0; t0 < n_tokens; t0 += kBlockTokens) {
-        const bool one_tile = n_tokens - t0 <= kTile;
-        for (int64_t g = c0; g < c1; g += 2 * kPairsAtOnce) {
-          const int n_pairs = static_cast<int>(std::min<int64_t>(kPairsAtOnce, (c1 - g) / 2));
-          const uint8_t* operands = operand_scratch + static_cast<size_t>((g - c0) * args.n_blocks) * kOperandBytes;
-          if (one_tile) {
-            tile_pairs<1>(args, g, n_pairs, operands, t0, n_tokens, scratch);
-          } else {
-            tile_pairs<2>(args, g, n_pairs, operands, t0, n_tokens, scratch);
+      const int64_t slice = slice_blocks(args.n_blocks, chunk);  // the operands of one slice fill the scratch
+      for (int64_t b0 = 0; b0 < args.n_blocks; b0 += slice) {
+        const int64_t b1 = std::min(b0 + slice, args.n_blocks);
+        if (args.type == GgmlType::Q8_0) {
+          signed_weights<true>(args, c0, c1, b0, b1, operand_scratch);
+        } else {
+          signed_weights<false>(args, c0, c1, b0, b1, operand_scratch);
+        }
+        for (int t0 = 0; t0 < n_tokens; t0 += kBlockTokens) {
+          const bool one_tile = n_tokens - t0 <= kTile;
+          for (int64_t g = c0; g < c1; g += 2 * kPairsAtOnce) {
+            const int n_pairs = static_cast<int>(std::min<int64_t>(kPairsAtOnce, (c1 - g) / 2));
+            const uint8_t* operands = operand_scratch + static_cast<size_t>((g - c0) * (b1 - b0)) * kOperandBytes;
+            if (one_tile) {
+              tile_pairs<1>(args, g, n_pairs, operands, b0, b1, t0, n_tokens, scratch);
+            } else {
+              tile_pairs<2>(args, g, n_pairs, operands, b0, b1, t0, n_tokens, scratch);
+            }
           }
         }
       }
