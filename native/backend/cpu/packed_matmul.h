@@ -109,9 +109,9 @@ size_t operand_scratch_bytes(int64_t n_blocks, size_t group_bytes);
 // 208, no chunks 181 / 211 (a noisy machine: +-20 %). With six pairs per activation load
 // (packed_matmul_amx.cpp), one thread, best of 4, two runs: 512 KiB against 1 MiB 241-243 /
 // 227-230 (4864 x 896), 277-279 / 269-273 (896 x 4864), 254-258 / 232-238 (8960 x 1536),
-// 248-253 / 260-261 (1536 x 8960, one pair per chunk instead of three); pp512 in one process
-// +1.9 % on the 0.5B Q8_0 shape (11 of 16 rounds), 1.5B even (4 of 8). Callers splitting work
-// keep shares this large.
+// 248-253 / 260-261 (1536 x 8960, one pair per chunk instead of three before slice_blocks);
+// pp512 in one process +1.9 % on the 0.5B Q8_0 shape (11 of 16 rounds), 1.5B even (4 of 8).
+// Callers splitting work keep shares this large.
 constexpr size_t kChunkBytes = 512 * 1024;
 }  // namespace amx
 
