@@ -241,9 +241,9 @@ void packed_matmul(const PackedMatmulArgs& args, int64_t g_begin, int64_t g_end,
     configure_tiles();
     BlockScratch scratch;
     const int64_t chunk = chunk_groups(args.group_bytes);
+    const int64_t slice = slice_blocks(args.n_blocks, chunk);  // the operands of one slice fill the scratch
     for (int64_t c0 = g_begin; c0 < pair_end; c0 += chunk) {
       const int64_t c1 = std::min(c0 + chunk, pair_end);
-      const int64_t slice = slice_blocks(args.n_blocks, chunk);  // the operands of one slice fill the scratch
       for (int64_t b0 = 0; b0 < args.n_blocks; b0 += slice) {
         const int64_t b1 = std::min(b0 + slice, args.n_blocks);
         if (args.type == GgmlType::Q8_0) {
